@@ -1,0 +1,682 @@
+/*
+ * libllm — run transformer language models on the CPU through a stable C ABI.
+ *
+ * Anything not declared in <llm/llm.h> is not API.
+ *
+ * This header is the manual. It is ordered the way a program meets the library:
+ *   1. version            4. tokenizer          7. generation and sampling
+ *   2. status and errors  5. model              8. embeddings
+ *   3. logging and misc   6. session            9. saving and forking sessions
+ *
+ * Conventions (see docs/ABI.md for the compatibility promise):
+ *  - Every fallible call returns an llm_status. LLM_OK is 0. Results come back through trailing
+ *    out-parameters; an out-pointer to a handle is set to NULL on failure.
+ *  - llm_last_error() returns a message for the last failure on the calling thread; a session
+ *    also keeps its own (llm_session_last_error()).
+ *  - Option structs start with `size_t struct_size` and have an `_init()` function that sets it
+ *    and the defaults. Rarely used knobs are typed setters keyed by pinned enums.
+ *  - Strings and arrays passed in are copied unless a function says otherwise. Strings returned as
+ *    `const char *` are borrowed. Memory the library allocates for the caller is released with
+ *    llm_free(). Most calls instead write into caller buffers and report the size needed.
+ *  - Threading: an llm_model and its llm_tokenizer are immutable after open and may be used from
+ *    any number of threads at once. An llm_session belongs to one thread at a time.
+ *  - Text is UTF-8. Invalid UTF-8 passed to the tokenizer is replaced by U+FFFD, never an error
+ *    and never a crash.
+ */
+#ifndef LLM_LLM_H
+#define LLM_LLM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(LLM_BUILDING_DLL)
+#define LLM_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define LLM_API __attribute__((visibility("default")))
+#else
+#define LLM_API
+#endif
+
+/* ============================================================================================== */
+/* 1. Version                                                                                     */
+/* ============================================================================================== */
+
+/**
+ * @return the version of the library that is running, as LLM_VERSION_NUMBER encodes it. Compare
+ *         it with LLM_VERSION_NUMBER from the header the program was built with.
+ * @since 0.1
+ */
+LLM_API int llm_version_number(void);
+
+/** @return the running library's version as "MAJOR.MINOR.PATCH" (static string). @since 0.1 */
+LLM_API const char *llm_version_string(void);
+
+/* ============================================================================================== */
+/* 2. Status codes and error messages                                                             */
+/* ============================================================================================== */
+
+/**
+ * Status of a call. Values are pinned and never renumbered; new codes are only appended.
+ * @since 0.1
+ */
+typedef enum llm_status {
+    LLM_OK = 0,
+    LLM_ERR_INVALID_ARG = 1,   /**< NULL handle, bad size, value out of range */
+    LLM_ERR_NOMEM = 2,         /**< an allocation failed */
+    LLM_ERR_IO = 3,            /**< a file could not be opened, read or written */
+    LLM_ERR_FORMAT = 4,        /**< a model, tokenizer or preset file is malformed */
+    LLM_ERR_UNSUPPORTED = 5,   /**< architecture, tensor type or option not built in */
+    LLM_ERR_ABI = 6,           /**< struct_size of an options struct is not understood */
+    LLM_ERR_UNKNOWN_PARAM = 7, /**< a typed setter got a key it does not know */
+    LLM_ERR_STATE = 8,         /**< calls made in the wrong order */
+    LLM_ERR_CANCELLED = 9,     /**< a callback or llm_session_cancel() stopped the work */
+    LLM_ERR_CONTEXT_FULL = 10, /**< the session's context has no room for more tokens */
+    LLM_ERR_TOO_LONG = 11,     /**< an input is longer than the model accepts */
+    LLM_ERR_LIMIT = 12,        /**< a file exceeds a configured limit (llm_model_options) */
+    LLM_ERR_BUFFER_TOO_SMALL = 13 /**< a caller buffer is too small; the size needed is reported */
+} llm_status;
+
+/** @return a static, human-readable name for a status ("invalid argument", ...). @since 0.1 */
+LLM_API const char *llm_status_string(llm_status status);
+
+/**
+ * @return the message of the last failed call made by this thread, naming exactly what was
+ *         wrong (file, field, offset, expected value); "" when there is none.
+ * @note The string is owned by the library and valid until the next call on this thread.
+ * @since 0.1
+ */
+LLM_API const char *llm_last_error(void);
+
+/* ============================================================================================== */
+/* 3. Logging, memory and the machine                                                             */
+/* ============================================================================================== */
+
+/** Log levels, least to most verbose. @since 0.1 */
+typedef enum llm_log_level {
+    LLM_LOG_ERROR = 0,
+    LLM_LOG_WARN = 1,
+    LLM_LOG_INFO = 2,
+    LLM_LOG_DEBUG = 3
+} llm_log_level;
+
+/** Receives one formatted message (no trailing newline). @since 0.1 */
+typedef void (*llm_log_fn)(void *user, llm_log_level level, const char *message);
+
+/**
+ * Installs a process-wide logger. The library never prints; without a logger messages are
+ * dropped. Pass NULL to remove it. Messages above `max_level` are not formatted at all.
+ * @note Call before other threads use the library; the callback may be called from any thread.
+ * @since 0.1
+ */
+LLM_API void llm_set_logger(llm_log_fn fn, void *user, llm_log_level max_level);
+
+/** Releases memory the library allocated for the caller. Accepts NULL. @since 0.1 */
+LLM_API void llm_free(void *ptr);
+
+/**
+ * @return the kernel tier chosen for this process: "generic", "avx2", "avx512" or "neon".
+ *         The environment variable LLM_ISA caps the tier (for tests and bug reports).
+ * @since 0.1
+ */
+LLM_API const char *llm_kernel_isa(void);
+
+/**
+ * @return the CPU features the library detected and the OS enabled, space separated
+ *         (e.g. "sse4.2 avx avx2 fma f16c"). Static string.
+ * @since 0.1
+ */
+LLM_API const char *llm_cpu_features(void);
+
+/** @return cosine similarity of two vectors of length n (0 when either is all zeros). @since 0.1 */
+LLM_API float llm_cosine_similarity(const float *a, const float *b, size_t n);
+
+/* ============================================================================================== */
+/* 4. Tokenizer                                                                                   */
+/* ============================================================================================== */
+
+/** A tokenizer. Immutable; thread-safe for concurrent use. @since 0.1 */
+typedef struct llm_tokenizer llm_tokenizer;
+
+/** Kinds of tokenizer. Append-only. @since 0.1 */
+typedef enum llm_tokenizer_kind {
+    LLM_TOKENIZER_NONE = 0,
+    LLM_TOKENIZER_BPE = 1,       /**< byte-level BPE (GPT-2 family) */
+    LLM_TOKENIZER_SPM = 2,       /**< SentencePiece BPE with byte fallback (Llama 2) */
+    LLM_TOKENIZER_UNIGRAM = 3,   /**< SentencePiece unigram (T5) */
+    LLM_TOKENIZER_WORDPIECE = 4  /**< WordPiece (BERT) */
+} llm_tokenizer_kind;
+
+/** Special tokens a tokenizer may define. Append-only. @since 0.1 */
+typedef enum llm_special_token {
+    LLM_TOKEN_BOS = 0,
+    LLM_TOKEN_EOS = 1,
+    LLM_TOKEN_UNK = 2,
+    LLM_TOKEN_PAD = 3,
+    LLM_TOKEN_SEP = 4,
+    LLM_TOKEN_CLS = 5,
+    LLM_TOKEN_MASK = 6,
+    LLM_TOKEN_EOT = 7,           /**< end of turn, where the model has one */
+    LLM_TOKEN_DECODER_START = 8  /**< first decoder input of an encoder-decoder model */
+} llm_special_token;
+
+/** Flags of llm_tokenizer_encode(). @since 0.1 */
+enum {
+    LLM_ENCODE_ADD_SPECIAL = 1u << 0,   /**< add BOS/EOS/CLS/SEP per the model's own rules */
+    LLM_ENCODE_PARSE_SPECIAL = 1u << 1  /**< treat special-token text ("</s>") as the token */
+};
+
+/** Flags of llm_tokenizer_decode(). @since 0.1 */
+enum {
+    LLM_DECODE_SKIP_SPECIAL = 1u << 0   /**< leave control tokens (BOS, EOS, ...) out */
+};
+
+/**
+ * Opens a tokenizer on its own: a .gguf file, a tokenizer.json, a SentencePiece .model, a
+ * WordPiece vocab.txt, a GPT-2 vocab.json (merges.txt beside it) or a Hugging Face directory.
+ * @param[in]  path  file or directory
+ * @param[out] out   the tokenizer; NULL on failure
+ * @return LLM_OK, LLM_ERR_INVALID_ARG, LLM_ERR_IO, LLM_ERR_FORMAT, LLM_ERR_UNSUPPORTED, LLM_ERR_NOMEM
+ * @since 0.1
+ */
+LLM_API llm_status llm_tokenizer_open(const char *path, llm_tokenizer **out);
+
+/** Closes a tokenizer from llm_tokenizer_open(). Accepts NULL. @since 0.1 */
+LLM_API void llm_tokenizer_close(llm_tokenizer *tok);
+
+/**
+ * Encodes UTF-8 text into token ids, zstd style: `ids` may be NULL (or `cap` too small) to learn
+ * the count; `*n_out` is always set to the number of ids the text needs.
+ * @param[in]  text   UTF-8 bytes, not necessarily NUL-terminated; invalid sequences act as U+FFFD
+ * @param[in]  len    byte length of `text`
+ * @param[in]  flags  LLM_ENCODE_*
+ * @param[out] ids    caller buffer of `cap` ids, or NULL
+ * @param[out] n_out  number of ids needed
+ * @return LLM_OK, LLM_ERR_BUFFER_TOO_SMALL (when ids != NULL and cap < *n_out), LLM_ERR_INVALID_ARG,
+ *         LLM_ERR_NOMEM
+ * @since 0.1
+ */
+LLM_API llm_status llm_tokenizer_encode(const llm_tokenizer *tok, const char *text, size_t len,
+                                        uint32_t flags, int32_t *ids, size_t cap, size_t *n_out);
+
+/**
+ * Like llm_tokenizer_encode(), and also writes for each id the byte range [start, end) of the
+ * input it came from into `offsets` (2 * cap entries). Added special tokens get an empty range.
+ * @since 0.1
+ */
+LLM_API llm_status llm_tokenizer_encode_offsets(const llm_tokenizer *tok, const char *text,
+                                                size_t len, uint32_t flags, int32_t *ids,
+                                                uint32_t *offsets, size_t cap, size_t *n_out);
+
+/**
+ * Decodes ids into UTF-8 text (the exact inverse of encoding for byte-level BPE). `buf` may be
+ * NULL to learn the size; `*len_out` is the length without the terminating NUL, which is written
+ * when there is room.
+ * @return LLM_OK, LLM_ERR_BUFFER_TOO_SMALL, LLM_ERR_INVALID_ARG (an id out of range)
+ * @since 0.1
+ */
+LLM_API llm_status llm_tokenizer_decode(const llm_tokenizer *tok, const int32_t *ids, size_t n,
+                                        uint32_t flags, char *buf, size_t cap, size_t *len_out);
+
+/** @return the number of ids in the vocabulary. @since 0.1 */
+LLM_API size_t llm_tokenizer_vocab_size(const llm_tokenizer *tok);
+
+/** @return the tokenizer's kind. @since 0.1 */
+LLM_API llm_tokenizer_kind llm_tokenizer_get_kind(const llm_tokenizer *tok);
+
+/** @return the id of a special token, or -1 when the tokenizer has none. @since 0.1 */
+LLM_API int32_t llm_tokenizer_special(const llm_tokenizer *tok, llm_special_token which);
+
+/**
+ * @return the vocabulary piece of `id` as stored (e.g. "Ġthe", "▁the", "##s"), or NULL when `id`
+ *         is out of range. Borrowed, valid while the tokenizer lives. `*len` gets its length.
+ * @since 0.1
+ */
+LLM_API const char *llm_tokenizer_piece(const llm_tokenizer *tok, int32_t id, size_t *len);
+
+/** @return the id whose stored piece is exactly `piece`, or -1. @since 0.1 */
+LLM_API int32_t llm_tokenizer_piece_to_id(const llm_tokenizer *tok, const char *piece, size_t len);
+
+/** An incremental detokenizer for streaming. One per stream; not shared. @since 0.1 */
+typedef struct llm_detokenizer llm_detokenizer;
+
+/** Creates a streaming detokenizer over `tok` (which must outlive it). @since 0.1 */
+LLM_API llm_status llm_detokenizer_create(const llm_tokenizer *tok, uint32_t flags,
+                                          llm_detokenizer **out);
+
+/**
+ * Adds one id and writes the text that is now complete: never an incomplete UTF-8 sequence
+ * (bytes of a character split across tokens are held back until it is whole).
+ * @return LLM_OK, LLM_ERR_BUFFER_TOO_SMALL (nothing consumed; `*len_out` = size needed)
+ * @since 0.1
+ */
+LLM_API llm_status llm_detokenizer_push(llm_detokenizer *d, int32_t id, char *buf, size_t cap,
+                                        size_t *len_out);
+
+/** Writes what is still held back (invalid bytes become U+FFFD) and resets. @since 0.1 */
+LLM_API llm_status llm_detokenizer_flush(llm_detokenizer *d, char *buf, size_t cap,
+                                         size_t *len_out);
+
+/** Destroys a detokenizer. Accepts NULL. @since 0.1 */
+LLM_API void llm_detokenizer_destroy(llm_detokenizer *d);
+
+/* ============================================================================================== */
+/* 5. Model                                                                                       */
+/* ============================================================================================== */
+
+/** A loaded model. Immutable; shared by any number of sessions and threads. @since 0.1 */
+typedef struct llm_model llm_model;
+
+/** Architectures. Append-only. @since 0.1 */
+typedef enum llm_arch {
+    LLM_ARCH_UNKNOWN = 0,
+    LLM_ARCH_GPT2 = 1,
+    LLM_ARCH_LLAMA = 2,
+    LLM_ARCH_BERT = 3,
+    LLM_ARCH_T5 = 4
+} llm_arch;
+
+/** Model families. Append-only. @since 0.1 */
+typedef enum llm_model_family {
+    LLM_FAMILY_DECODER = 0,          /**< autoregressive: GPT-2, Llama */
+    LLM_FAMILY_ENCODER = 1,          /**< autoencoding: BERT */
+    LLM_FAMILY_ENCODER_DECODER = 2   /**< seq2seq: T5 */
+} llm_model_family;
+
+/** Pooling of token vectors into one embedding. Append-only. @since 0.1 */
+typedef enum llm_pooling {
+    LLM_POOLING_MODEL = -1,  /**< what the model file says (bert.pooling_type, 1_Pooling/) */
+    LLM_POOLING_NONE = 0,    /**< one vector per token */
+    LLM_POOLING_MEAN = 1,
+    LLM_POOLING_CLS = 2,
+    LLM_POOLING_LAST = 3,
+    LLM_POOLING_MAX = 4
+} llm_pooling;
+
+/** How model files are read. @since 0.1 */
+typedef enum llm_load_mode {
+    LLM_LOAD_AUTO = 0,   /**< memory-map when possible, otherwise read */
+    LLM_LOAD_MMAP = 1,
+    LLM_LOAD_READ = 2
+} llm_load_mode;
+
+/**
+ * Options of llm_model_open(). Initialize with llm_model_options_init().
+ * @since 0.1
+ */
+typedef struct llm_model_options {
+    size_t struct_size;           /**< sizeof(llm_model_options), set by _init() */
+    int32_t load_mode;            /**< llm_load_mode; default LLM_LOAD_AUTO */
+    int32_t verify;               /**< non-zero: check every quantized block scale for NaN/Inf */
+    uint64_t max_file_bytes;      /**< reject larger files; 0 = no limit */
+    uint64_t max_tensor_count;    /**< default 65536 */
+    uint64_t max_kv_count;        /**< metadata entries; default 65536 */
+    uint64_t max_array_length;    /**< elements of one metadata array; default 16M */
+    uint64_t max_string_length;   /**< bytes of one metadata string; default 16M */
+} llm_model_options;
+
+/** Sets struct_size and every default. @since 0.1 */
+LLM_API void llm_model_options_init(llm_model_options *opt);
+
+/**
+ * Opens a model from a GGUF file or a Hugging Face directory (config.json, tokenizer files,
+ * *.safetensors, optionally sharded, optionally sentence-transformers pooling config).
+ * @param[in]  opt  NULL for defaults
+ * @param[out] out  the model; NULL on failure
+ * @return LLM_OK, LLM_ERR_INVALID_ARG, LLM_ERR_ABI, LLM_ERR_IO, LLM_ERR_FORMAT,
+ *         LLM_ERR_UNSUPPORTED, LLM_ERR_LIMIT, LLM_ERR_NOMEM
+ * @since 0.1
+ */
+LLM_API llm_status llm_model_open(const char *path, const llm_model_options *opt,
+                                  llm_model **out);
+
+/**
+ * Drops the caller's reference. The model is freed once no session uses it, so closing a model
+ * before its sessions (as garbage collectors do) is safe. Accepts NULL.
+ * @since 0.1
+ */
+LLM_API void llm_model_close(llm_model *model);
+
+/** Facts about a model. Fill with llm_model_get_info(). @since 0.1 */
+typedef struct llm_model_info {
+    size_t struct_size;       /**< set by the caller: sizeof(llm_model_info) */
+    int32_t arch;             /**< llm_arch */
+    int32_t family;           /**< llm_model_family */
+    uint32_t n_vocab;
+    uint32_t n_embd;          /**< hidden size (d_model) */
+    uint32_t n_layer;         /**< decoder layers, or encoder layers of an encoder */
+    uint32_t n_layer_encoder; /**< encoder layers of an encoder-decoder model, else 0 */
+    uint32_t n_head;
+    uint32_t n_head_kv;
+    uint32_t n_ff;
+    uint32_t n_ctx_train;     /**< context length the file declares */
+    int32_t pooling;          /**< llm_pooling the model asks for (encoders) */
+    int32_t weight_type;      /**< dominant tensor type, GGUF type numbering */
+    uint64_t n_params;
+    uint64_t weight_bytes;
+} llm_model_info;
+
+/** Fills `info` (set info->struct_size first). @return LLM_OK, LLM_ERR_INVALID_ARG, LLM_ERR_ABI @since 0.1 */
+LLM_API llm_status llm_model_get_info(const llm_model *model, llm_model_info *info);
+
+/** @return "gpt2", "llama", "bert" or "t5". @since 0.1 */
+LLM_API const char *llm_model_arch_name(const llm_model *model);
+
+/** @return the size of one embedding vector (n_embd / d_model). @since 0.1 */
+LLM_API size_t llm_model_embedding_dim(const llm_model *model);
+
+/**
+ * @return the model's tokenizer, borrowed: valid while the model is open. Never NULL for a model
+ *         that opened.
+ * @since 0.1
+ */
+LLM_API const llm_tokenizer *llm_model_tokenizer(const llm_model *model);
+
+/* ============================================================================================== */
+/* 6. Session                                                                                     */
+/* ============================================================================================== */
+
+/** A conversation with a model: KV cache, sampler state and scratch. One thread at a time. @since 0.1 */
+typedef struct llm_session llm_session;
+
+/**
+ * Runs `fn(ctx, i)` for every i in [0, n), possibly in parallel, and returns when all are done.
+ * Lets a host with its own job system run the library's work. @since 0.1
+ */
+typedef void (*llm_parallel_for_fn)(void *host, void (*fn)(void *ctx, uint32_t i), void *ctx,
+                                    uint32_t n);
+
+/** What happens when a decoder's context is full. @since 0.1 */
+typedef enum llm_context_policy {
+    LLM_CONTEXT_ERROR = 0,  /**< LLM_ERR_CONTEXT_FULL */
+    LLM_CONTEXT_SHIFT = 1   /**< drop the oldest half of the tokens after the first, re-evaluate */
+} llm_context_policy;
+
+/** Element type of the KV cache. @since 0.1 */
+typedef enum llm_kv_type {
+    LLM_KV_F32 = 0,
+    LLM_KV_F16 = 1
+} llm_kv_type;
+
+/** Options of llm_session_create(). Initialize with llm_session_options_init(). @since 0.1 */
+typedef struct llm_session_options {
+    size_t struct_size;              /**< sizeof(llm_session_options), set by _init() */
+    uint32_t n_ctx;                  /**< context length; 0 = min(2048, the model's) */
+    uint32_t n_threads;              /**< 0 = number of online CPUs; results never depend on it */
+    uint32_t n_batch;                /**< prompt tokens evaluated per batch; 0 = 512 */
+    int32_t kv_type;                 /**< llm_kv_type; default LLM_KV_F32 */
+    int32_t context_policy;          /**< llm_context_policy; default LLM_CONTEXT_ERROR */
+    llm_parallel_for_fn parallel_for;/**< NULL: the library's own thread pool */
+    void *parallel_host;             /**< first argument of parallel_for */
+} llm_session_options;
+
+/** Sets struct_size and every default. @since 0.1 */
+LLM_API void llm_session_options_init(llm_session_options *opt);
+
+/**
+ * Reports the bytes a session with `opt` would allocate (KV cache, scratch), before creating it.
+ * @since 0.1
+ */
+LLM_API llm_status llm_model_estimate_memory(const llm_model *model,
+                                             const llm_session_options *opt, uint64_t *bytes);
+
+/**
+ * Creates a session on a model (which it keeps a reference on).
+ * @param[in]  opt  NULL for defaults
+ * @return LLM_OK, LLM_ERR_INVALID_ARG, LLM_ERR_ABI, LLM_ERR_NOMEM
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_create(llm_model *model, const llm_session_options *opt,
+                                      llm_session **out);
+
+/** Destroys a session and drops its model reference. Accepts NULL. @since 0.1 */
+LLM_API void llm_session_destroy(llm_session *s);
+
+/** @return the message of the last failed call on `s` ("" when none). Borrowed. @since 0.1 */
+LLM_API const char *llm_session_last_error(const llm_session *s);
+
+/** @return the model the session runs (borrowed). @since 0.1 */
+LLM_API const llm_model *llm_session_model(const llm_session *s);
+
+/** Forgets every token (decoder cache, encoder output); keeps the settings. @since 0.1 */
+LLM_API void llm_session_reset(llm_session *s);
+
+/** @return the number of tokens in the session's context. @since 0.1 */
+LLM_API size_t llm_session_n_tokens(const llm_session *s);
+
+/**
+ * Feeds tokens. A decoder appends them to its context and evaluates them (prompt batches run as
+ * matrix products). An encoder-decoder model encodes them as its input (replacing the previous
+ * input) and restarts its decoder. When `logits` is not NULL it receives the logits of every fed
+ * position, [n][n_vocab] floats; `cap` counts floats. For automatic reuse of a cached prefix
+ * use llm_session_feed_prompt().
+ * @return LLM_OK, LLM_ERR_CONTEXT_FULL, LLM_ERR_INVALID_ARG (id out of range),
+ *         LLM_ERR_BUFFER_TOO_SMALL, LLM_ERR_STATE (an encoder-only model), LLM_ERR_CANCELLED
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_feed(llm_session *s, const int32_t *ids, size_t n, float *logits,
+                                    size_t cap);
+
+/**
+ * Makes the context equal to `ids`, keeping the longest common prefix already in the cache and
+ * evaluating only the rest. The usual way to give a decoder a prompt.
+ * @param[out] n_reused  tokens kept from the cache (may be NULL)
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_feed_prompt(llm_session *s, const int32_t *ids, size_t n,
+                                           size_t *n_reused);
+
+/**
+ * @return the logits of the last evaluated position ([n_vocab] floats, borrowed until the next
+ *         call on the session), or NULL when nothing was evaluated. `*n_vocab` gets the count.
+ * @since 0.1
+ */
+LLM_API const float *llm_session_logits(const llm_session *s, size_t *n_vocab);
+
+/* ============================================================================================== */
+/* 7. Generation and sampling                                                                     */
+/* ============================================================================================== */
+
+/**
+ * Sampling and generation knobs, for llm_session_set_int()/_float(). Pinned, append-only.
+ * The sampling chain runs in this order: logit bias → repetition/frequency/presence penalties
+ * over the last PENALTY_LAST_N tokens → temperature → top-k → top-p → min-p → typical-p → greedy
+ * pick (TEMPERATURE 0) or a draw from the seeded generator.
+ * @since 0.1
+ */
+typedef enum llm_param {
+    LLM_PARAM_TEMPERATURE = 1,       /**< float, default 0.8; 0 = greedy */
+    LLM_PARAM_TOP_K = 2,             /**< int, default 40; 0 = off */
+    LLM_PARAM_TOP_P = 3,             /**< float, default 0.95; 1 = off */
+    LLM_PARAM_MIN_P = 4,             /**< float, default 0.05; 0 = off */
+    LLM_PARAM_TYPICAL_P = 5,         /**< float, default 1 = off */
+    LLM_PARAM_REPEAT_PENALTY = 6,    /**< float, default 1 = off */
+    LLM_PARAM_FREQUENCY_PENALTY = 7, /**< float, default 0 */
+    LLM_PARAM_PRESENCE_PENALTY = 8,  /**< float, default 0 */
+    LLM_PARAM_PENALTY_LAST_N = 9,    /**< int, default 64 */
+    LLM_PARAM_SEED = 10,             /**< int, default 0 */
+    LLM_PARAM_MAX_TOKENS = 11,       /**< int, default 256; tokens generated per call */
+    LLM_PARAM_N_THREADS = 12,        /**< int; as in llm_session_options */
+    LLM_PARAM_NUM_BEAMS = 13,        /**< int, default 1 */
+    LLM_PARAM_LENGTH_PENALTY = 14,   /**< float, default 1: score = logprob / length^penalty */
+    LLM_PARAM_EARLY_STOPPING = 15,   /**< int (bool), default 1 */
+    LLM_PARAM_N_BEST = 16,           /**< int, default 1 */
+    LLM_PARAM_IGNORE_EOS = 17        /**< int (bool), default 0 */
+} llm_param;
+
+/** @return LLM_OK, LLM_ERR_UNKNOWN_PARAM, LLM_ERR_INVALID_ARG (out of range) @since 0.1 */
+LLM_API llm_status llm_session_set_int(llm_session *s, llm_param key, int64_t value);
+/** @return LLM_OK, LLM_ERR_UNKNOWN_PARAM, LLM_ERR_INVALID_ARG (out of range or NaN) @since 0.1 */
+LLM_API llm_status llm_session_set_float(llm_session *s, llm_param key, double value);
+/** @since 0.1 */
+LLM_API llm_status llm_session_get_int(const llm_session *s, llm_param key, int64_t *value);
+/** @since 0.1 */
+LLM_API llm_status llm_session_get_float(const llm_session *s, llm_param key, double *value);
+
+/** Adds `bias` to the logit of `id` before sampling (0 removes it). @since 0.1 */
+LLM_API llm_status llm_session_set_logit_bias(llm_session *s, int32_t id, float bias);
+
+/**
+ * Adds a stop string. Generation ends when the decoded text contains it; the stop text and
+ * anything after it are never emitted (partial matches are held back). @since 0.1
+ */
+LLM_API llm_status llm_session_add_stop(llm_session *s, const char *text);
+
+/** Removes every stop string. @since 0.1 */
+LLM_API void llm_session_clear_stops(llm_session *s);
+
+/**
+ * Loads a YAML generation preset (sampling parameters, stop strings, max tokens, threads).
+ * Unknown keys and bad values are LLM_ERR_FORMAT with the line in the message.
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_load_preset(llm_session *s, const char *path);
+
+/** Why generation ended. @since 0.1 */
+typedef enum llm_stop_reason {
+    LLM_STOP_NONE = 0,        /**< still running */
+    LLM_STOP_EOS = 1,         /**< the model produced an end-of-generation token */
+    LLM_STOP_MAX_TOKENS = 2,
+    LLM_STOP_STRING = 3,
+    LLM_STOP_CANCELLED = 4,
+    LLM_STOP_CONTEXT_FULL = 5
+} llm_stop_reason;
+
+/**
+ * Receives each generated token and the UTF-8-complete text it adds (possibly empty while bytes
+ * are held back). Return non-zero to stop. @since 0.1
+ */
+typedef int (*llm_token_fn)(void *user, int32_t id, const char *text, size_t len);
+
+/**
+ * Samples one token from the current logits, feeds it back, and reports it: the step API for
+ * hosts that drive their own loop (one token per frame). Stop strings and max_tokens apply.
+ * @param[out] id        the token, or -1 when generation has ended (see `*reason`)
+ * @param[out] text      the text it adds, borrowed until the next call (may be NULL)
+ * @param[out] len       its length (may be NULL)
+ * @param[out] reason    LLM_STOP_NONE while generation goes on (may be NULL)
+ * @return LLM_OK, LLM_ERR_STATE (no prompt fed), LLM_ERR_CONTEXT_FULL, LLM_ERR_CANCELLED
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_step(llm_session *s, int32_t *id, const char **text, size_t *len,
+                                    llm_stop_reason *reason);
+
+/**
+ * Generates until a stop condition, calling `fn` for each token. The prompt (already fed with
+ * llm_session_feed_prompt(), or the encoder input of a seq2seq model) must be in place.
+ * @return LLM_OK (see llm_session_stop_reason()), LLM_ERR_CANCELLED, LLM_ERR_CONTEXT_FULL
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_generate(llm_session *s, llm_token_fn fn, void *user);
+
+/**
+ * Tokenizes `prompt` with the model's own special-token rules, feeds it (reusing the cached
+ * prefix) and generates as llm_session_generate() does.
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_generate_text(llm_session *s, const char *prompt, llm_token_fn fn,
+                                             void *user);
+
+/** @return why the last generation ended. @since 0.1 */
+LLM_API llm_stop_reason llm_session_stop_reason(const llm_session *s);
+
+/**
+ * Asks running work on `s` to stop at the next token. The only call that may be made on a
+ * session from another thread. The flag clears when the next generation starts. @since 0.1
+ */
+LLM_API void llm_session_cancel(llm_session *s);
+
+/**
+ * Beam search from the current prompt (decoder) or encoder input (encoder-decoder), with
+ * NUM_BEAMS, LENGTH_PENALTY, EARLY_STOPPING, N_BEST and MAX_TOKENS. Deterministic.
+ * Hypotheses are written best first: ids[h * max_len ...], lens[h], scores[h] (sum of
+ * log-probabilities divided by length^LENGTH_PENALTY), for h < *n_hyp.
+ * @param[in] max_len  room per hypothesis in `ids`
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_beam_search(llm_session *s, int32_t *ids, size_t max_len,
+                                           size_t *lens, float *scores, size_t n_hyp_cap,
+                                           size_t *n_hyp);
+
+/* ============================================================================================== */
+/* 8. Embeddings                                                                                  */
+/* ============================================================================================== */
+
+/** Options of llm_session_embed(). Initialize with llm_embed_options_init(). @since 0.1 */
+typedef struct llm_embed_options {
+    size_t struct_size;      /**< sizeof(llm_embed_options), set by _init() */
+    int32_t pooling;         /**< llm_pooling; default LLM_POOLING_MODEL */
+    int32_t normalize;       /**< -1 = as the model says, 0 = no, 1 = L2-normalize */
+    int32_t truncate;        /**< non-zero: cut texts to the model's length instead of failing */
+    int32_t add_special;     /**< non-zero (default): add CLS/SEP per the tokenizer's rules */
+} llm_embed_options;
+
+/** Sets struct_size and every default. @since 0.1 */
+LLM_API void llm_embed_options_init(llm_embed_options *opt);
+
+/** What an embedding call applied. @since 0.1 */
+typedef struct llm_embed_result {
+    size_t struct_size;      /**< set by the caller */
+    int32_t pooling;         /**< llm_pooling applied */
+    int32_t normalized;      /**< 1 when vectors were L2-normalized */
+    uint64_t n_tokens;       /**< tokens evaluated in all */
+} llm_embed_result;
+
+/**
+ * Embeds many texts at once into `out` [n_texts][dim] (dim = llm_model_embedding_dim()).
+ * Sequences are packed without padding and attend only to themselves. Works on encoder models
+ * and on the encoder of encoder-decoder models.
+ * @param[in]  cap     floats in `out`
+ * @param[out] result  may be NULL
+ * @return LLM_OK, LLM_ERR_TOO_LONG (names the text), LLM_ERR_BUFFER_TOO_SMALL, LLM_ERR_STATE
+ *         (pooling none: use llm_session_embed_tokens), LLM_ERR_UNSUPPORTED (a decoder model)
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_embed(llm_session *s, const char *const *texts, size_t n_texts,
+                                     const llm_embed_options *opt, float *out, size_t cap,
+                                     llm_embed_result *result);
+
+/**
+ * Embeds one sequence of ids exactly as given (no special tokens added). With pooling NONE
+ * `out` receives [n][dim] token vectors, otherwise [dim].
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_embed_ids(llm_session *s, const int32_t *ids, size_t n,
+                                         const llm_embed_options *opt, float *out, size_t cap,
+                                         llm_embed_result *result);
+
+/* ============================================================================================== */
+/* 9. Saving, restoring and forking sessions                                                      */
+/* ============================================================================================== */
+
+/**
+ * Writes the session's state (tokens, KV cache, sampler state) in the versioned format of
+ * docs/SESSION_STATE.md. `buf` may be NULL to learn the size.
+ * @return LLM_OK, LLM_ERR_BUFFER_TOO_SMALL
+ * @since 0.1
+ */
+LLM_API llm_status llm_session_save_state(const llm_session *s, void *buf, size_t cap,
+                                          size_t *size);
+
+/** Restores a state written by llm_session_save_state() for the same model. @since 0.1 */
+LLM_API llm_status llm_session_load_state(llm_session *s, const void *buf, size_t size);
+
+/** llm_session_save_state() into a file. @since 0.1 */
+LLM_API llm_status llm_session_save_file(const llm_session *s, const char *path);
+
+/** llm_session_load_state() from a file. @since 0.1 */
+LLM_API llm_status llm_session_load_file(llm_session *s, const char *path);
+
+/** Creates a new session with a copy of this one's context, cache and settings. @since 0.1 */
+LLM_API llm_status llm_session_fork(const llm_session *s, llm_session **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LLM_LLM_H */

@@ -1,0 +1,134 @@
+/*
+ * The internal model: hyper-parameters read from the file, the tensors bound by the architecture,
+ * the tokenizer, and the architecture's operations. A model is immutable after open; sessions
+ * hold references on it (SQLite close_v2 style), so it lives until the last one goes.
+ *
+ * Every model, whether it came from a GGUF file or a Hugging Face directory, is described by an
+ * llm_gguf: the Hugging Face reader builds one in memory with llama.cpp's tensor names and
+ * metadata keys. Architecture code therefore binds tensors by GGUF names only.
+ */
+#ifndef LLM_MODEL_MODEL_H
+#define LLM_MODEL_MODEL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "common/error.h"
+#include "kernels/ops.h"
+#include "model/gguf.h"
+
+struct llm_tokenizer;
+struct llm_run;
+
+typedef enum llm_ffn_kind {
+    LLM_FFN_GELU = 0,        /* act(up x) with GELU (tanh), GPT-2 */
+    LLM_FFN_GELU_ERF = 1,    /* BERT */
+    LLM_FFN_RELU = 2,        /* T5 v1.0 */
+    LLM_FFN_SWIGLU = 3,      /* silu(gate x) * up x, Llama */
+    LLM_FFN_GEGLU = 4        /* gelu_tanh(gate x) * up x, T5 v1.1 / Flan-T5 */
+} llm_ffn_kind;
+
+typedef struct llm_hparams {
+    llm_arch arch;
+    llm_model_family family;
+    uint32_t n_vocab;
+    uint32_t n_embd;
+    uint32_t n_layer;         /* decoder layers (or encoder layers for encoder-only models) */
+    uint32_t n_layer_enc;     /* encoder layers of an encoder-decoder model */
+    uint32_t n_head;
+    uint32_t n_head_kv;
+    uint32_t head_dim;        /* n_embd / n_head unless the file says otherwise (T5 d_kv) */
+    uint32_t n_ff;
+    uint32_t n_ctx_train;
+    float norm_eps;
+    /* llama */
+    float rope_freq_base;
+    float rope_freq_scale;
+    uint32_t n_rot;
+    int rope_neox;
+    /* bert */
+    int32_t pooling;          /* llm_pooling */
+    int normalize;            /* 1 when the model asks for L2-normalized embeddings */
+    uint32_t n_token_types;
+    /* t5 */
+    uint32_t rel_buckets;
+    uint32_t rel_max_distance;
+    int32_t decoder_start_token;
+    llm_ffn_kind ffn;
+    bool tied_embeddings;     /* output head is token_embd */
+} llm_hparams;
+
+/* What an architecture implements. Decoders implement decode; encoders encode; encoder-decoders
+ * both (encode fills the run's encoder output, decode cross-attends to it). */
+typedef struct llm_arch_ops {
+    const char *name;
+    llm_arch arch;
+    llm_model_family family;
+    /* Reads hyper-parameters from metadata and binds every tensor (shape-checked, by name). */
+    llm_status (*load)(struct llm_model *m, llm_error *err);
+    void (*unload)(struct llm_model *m);
+    /* Scratch bytes (activations) for batches of up to n_batch tokens in a context of n_ctx. */
+    size_t (*scratch_bytes)(const struct llm_model *m, uint32_t n_ctx, uint32_t n_batch,
+                            uint32_t n_threads);
+    /* Evaluates n tokens at positions pos0.. with the run's KV cache. logits: (n, V) when
+     * all_logits, else (V) for the last token only. */
+    llm_status (*decode)(struct llm_run *r, const int32_t *ids, uint32_t n, uint32_t pos0,
+                         float *logits, bool all_logits, llm_error *err);
+    /* Encodes one sequence: hidden (n, n_embd) (last layer, after the final norm). */
+    llm_status (*encode)(struct llm_run *r, const int32_t *ids, uint32_t n, float *hidden,
+                         llm_error *err);
+} llm_arch_ops;
+
+struct llm_model {
+    atomic_int refs;
+    llm_hparams hp;
+    const llm_arch_ops *ops;
+    void *weights;                 /* the architecture's bound tensors */
+    llm_gguf *gguf;                /* owns the tensor memory */
+    struct llm_tokenizer *tok;
+    char *path;
+};
+
+/* A KV cache: per layer, K and V of n_ctx positions × kv_dim elements (f32 or f16). */
+typedef struct llm_kv_cache {
+    int type;                      /* llm_kv_type */
+    uint32_t n_layer;
+    uint32_t n_ctx;
+    uint32_t kv_dim;               /* n_head_kv * head_dim */
+    void **k;                      /* [n_layer] -> (n_ctx, kv_dim) */
+    void **v;
+} llm_kv_cache;
+
+/* Everything a forward pass needs from its session. */
+typedef struct llm_run {
+    const struct llm_model *m;
+    llm_compute comp;
+    llm_kv_cache *kv;              /* decoder self-attention cache */
+    void *act;                     /* activation scratch, scratch_bytes() large, 64-byte aligned */
+    size_t act_bytes;
+    uint32_t n_ctx;
+    uint32_t n_batch;
+    /* encoder-decoder: the encoder output (n_enc, n_embd) and the cross-attention K/V computed
+     * from it once per input, per decoder layer (n_enc, n_head*head_dim). */
+    float *enc_out;
+    uint32_t n_enc;
+    uint32_t n_enc_cap;
+    float **cross_k;
+    float **cross_v;
+    bool cross_ready;
+} llm_run;
+
+/* Registry of architectures (lib/arch/). NULL for an unknown name. */
+const llm_arch_ops *llm_arch_find(const char *name);
+
+/* Bind helper: finds `name` in the file, checks its type is usable and its shape is
+ * (cols, rows) in GGUF order, and fills w. Names the tensor and both shapes on mismatch. */
+llm_status llm_model_bind(const struct llm_model *m, llm_weight *w, const char *name, int64_t cols,
+                          int64_t rows, llm_error *err);
+/* Same for a 1-D f32 vector of n elements (norm weights, biases); *out points at the data. */
+llm_status llm_model_bind_vec(const struct llm_model *m, const float **out, const char *name,
+                              int64_t n, llm_error *err);
+/* True when the tensor exists. */
+bool llm_model_has(const struct llm_model *m, const char *name);
+
+#endif /* LLM_MODEL_MODEL_H */

@@ -1,0 +1,21 @@
+/* `llm info`: what this machine and this build offer. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int llm_cmd_info(int argc, char **argv)
+{
+    if (argc > 1) {
+        if (strcmp(argv[1], "--help") == 0) {
+            printf("usage: llm info\n\nPrints the library version, the CPU features detected and "
+                   "the kernel tier selected\n(LLM_ISA=generic|avx2|avx512|neon caps the tier).\n");
+            return 0;
+        }
+        return llm_cli_usage("info", "unexpected argument '%s'", argv[1]);
+    }
+    printf("libllm      %s (header %s)\n", llm_version_string(), LLM_VERSION_STRING);
+    printf("cpu         %s\n", llm_cpu_features());
+    printf("kernels     %s\n", llm_kernel_isa());
+    return 0;
+}
