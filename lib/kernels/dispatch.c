@@ -1,4 +1,258 @@
-/* Placeholder until the dispatch table lands. */
+/*
+ * Kernel dispatch: fills the table once per process, BLIS/dav1d style. Every slot starts with the
+ * generic variant; each tier this CPU supports then overrides the slots it implements
+ * (avx2 → avx512 on x86-64, neon on aarch64). Detection runs once (pthread_once) and uses
+ * __builtin_cpu_supports, which also checks that the OS saves the wider register state.
+ *
+ * LLM_ISA=generic|avx2|avx512|neon caps the tier (a tier above what the CPU runs is ignored);
+ * the choice is logged at debug level. This file is the only caller of ISA variants besides the
+ * kernel test.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include <llm/llm.h>
-const char *llm_kernel_isa(void) { return "generic"; }
-const char *llm_cpu_features(void) { return ""; }
+
+#include "common/log.h"
+#include "kernels/kernels.h"
+
+enum { TIER_GENERIC = 0, TIER_AVX2 = 1, TIER_AVX512 = 2, TIER_NEON = 1 };
+
+static llm_kernels table_generic, table_avx2, table_avx512, table_neon;
+static const llm_kernels *table_active = &table_generic;
+static char cpu_features[256];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int have_avx2, have_avx512, have_neon;
+#define UNUSED_TIERS() ((void)have_avx2, (void)have_avx512, (void)have_neon)
+
+// ------------------------------------------------------------------------------------------------
+// tables
+
+static void fill_generic(llm_kernels *k)
+{
+    memset(k, 0, sizeof *k);
+    k->isa = "generic";
+    k->gemm[LLM_DTYPE_F32] = llm_gemm_f32_generic;
+    k->gemm[LLM_DTYPE_F16] = llm_gemm_f16_generic;
+    k->gemm[LLM_DTYPE_BF16] = llm_gemm_bf16_generic;
+    k->gemm[LLM_DTYPE_Q8_0] = llm_gemm_q8_0_generic;
+    k->gemm[LLM_DTYPE_Q4_0] = llm_gemm_q4_0_generic;
+    k->gemm[LLM_DTYPE_Q4_1] = llm_gemm_q4_1_generic;
+    k->gemm[LLM_DTYPE_Q5_0] = llm_gemm_q5_0_generic;
+    k->gemm[LLM_DTYPE_Q5_1] = llm_gemm_q5_1_generic;
+    k->gemm[LLM_DTYPE_Q2_K] = llm_gemm_q2_K_generic;
+    k->gemm[LLM_DTYPE_Q3_K] = llm_gemm_q3_K_generic;
+    k->gemm[LLM_DTYPE_Q4_K] = llm_gemm_q4_K_generic;
+    k->gemm[LLM_DTYPE_Q5_K] = llm_gemm_q5_K_generic;
+    k->gemm[LLM_DTYPE_Q6_K] = llm_gemm_q6_K_generic;
+    k->quant[LLM_DTYPE_Q8_0] = llm_quant_q8_0_generic;
+    k->quant[LLM_DTYPE_Q8_1] = llm_quant_q8_1_generic;
+    k->quant[LLM_DTYPE_Q8_K] = llm_quant_q8_K_generic;
+    k->dot_f32 = llm_dot_f32_generic;
+    k->dot_f16 = llm_dot_f16_generic;
+    k->axpy_f32 = llm_axpy_f32_generic;
+    k->axpy_f16 = llm_axpy_f16_generic;
+}
+
+#if LLM_HAVE_AVX2
+static void fill_avx2(llm_kernels *k)
+{
+    k->isa = "avx2";
+    k->gemm[LLM_DTYPE_F32] = llm_gemm_f32_avx2;
+    k->gemm[LLM_DTYPE_F16] = llm_gemm_f16_avx2;
+    k->gemm[LLM_DTYPE_BF16] = llm_gemm_bf16_avx2;
+    k->gemm[LLM_DTYPE_Q8_0] = llm_gemm_q8_0_avx2;
+    k->gemm[LLM_DTYPE_Q4_0] = llm_gemm_q4_0_avx2;
+    k->gemm[LLM_DTYPE_Q4_1] = llm_gemm_q4_1_avx2;
+    k->gemm[LLM_DTYPE_Q5_0] = llm_gemm_q5_0_avx2;
+    k->gemm[LLM_DTYPE_Q5_1] = llm_gemm_q5_1_avx2;
+    k->gemm[LLM_DTYPE_Q4_K] = llm_gemm_q4_K_avx2;
+    k->gemm[LLM_DTYPE_Q5_K] = llm_gemm_q5_K_avx2;
+    k->gemm[LLM_DTYPE_Q6_K] = llm_gemm_q6_K_avx2;
+    k->quant[LLM_DTYPE_Q8_0] = llm_quant_q8_0_avx2;
+    k->quant[LLM_DTYPE_Q8_1] = llm_quant_q8_1_avx2;
+    k->quant[LLM_DTYPE_Q8_K] = llm_quant_q8_K_avx2;
+    k->dot_f32 = llm_dot_f32_avx2;
+    k->dot_f16 = llm_dot_f16_avx2;
+    k->axpy_f32 = llm_axpy_f32_avx2;
+    k->axpy_f16 = llm_axpy_f16_avx2;
+}
+#endif
+
+#if LLM_HAVE_AVX512
+static void fill_avx512(llm_kernels *k)
+{
+    k->isa = "avx512";
+    k->gemm[LLM_DTYPE_F32] = llm_gemm_f32_avx512;
+    k->gemm[LLM_DTYPE_F16] = llm_gemm_f16_avx512;
+    k->gemm[LLM_DTYPE_Q8_0] = llm_gemm_q8_0_avx512;
+    k->dot_f32 = llm_dot_f32_avx512;
+    k->dot_f16 = llm_dot_f16_avx512;
+}
+#endif
+
+#if LLM_HAVE_NEON
+static void fill_neon(llm_kernels *k)
+{
+    k->isa = "neon";
+    k->gemm[LLM_DTYPE_F32] = llm_gemm_f32_neon;
+    k->gemm[LLM_DTYPE_F16] = llm_gemm_f16_neon;
+    k->gemm[LLM_DTYPE_Q8_0] = llm_gemm_q8_0_neon;
+    k->gemm[LLM_DTYPE_Q4_0] = llm_gemm_q4_0_neon;
+    k->quant[LLM_DTYPE_Q8_0] = llm_quant_q8_0_neon;
+    k->dot_f32 = llm_dot_f32_neon;
+    k->dot_f16 = llm_dot_f16_neon;
+    k->axpy_f32 = llm_axpy_f32_neon;
+    k->axpy_f16 = llm_axpy_f16_neon;
+}
+#endif
+
+// ------------------------------------------------------------------------------------------------
+// detection
+
+static void add_feature(const char *name)
+{
+    size_t len = strlen(cpu_features);
+    if (len + strlen(name) + 2 > sizeof cpu_features)
+        return;
+    if (len > 0)
+        cpu_features[len++] = ' ';
+    memcpy(cpu_features + len, name, strlen(name) + 1);
+}
+
+static void detect(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    /* __builtin_cpu_supports needs string literals, hence the unrolled list */
+    if (__builtin_cpu_supports("sse4.2")) add_feature("sse4.2");
+    if (__builtin_cpu_supports("avx")) add_feature("avx");
+    if (__builtin_cpu_supports("avx2")) add_feature("avx2");
+    if (__builtin_cpu_supports("fma")) add_feature("fma");
+    if (__builtin_cpu_supports("f16c")) add_feature("f16c");
+    if (__builtin_cpu_supports("avx512f")) add_feature("avx512f");
+    if (__builtin_cpu_supports("avx512bw")) add_feature("avx512bw");
+    if (__builtin_cpu_supports("avx512vl")) add_feature("avx512vl");
+    if (__builtin_cpu_supports("avx512dq")) add_feature("avx512dq");
+    if (__builtin_cpu_supports("avx512vnni")) add_feature("avx512vnni");
+    have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                __builtin_cpu_supports("f16c");
+    have_avx512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
+                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+#elif defined(__aarch64__)
+    add_feature("neon"); /* mandatory in AArch64 */
+#if defined(__ARM_FEATURE_DOTPROD)
+    add_feature("dotprod");
+#endif
+    have_neon = 1;
+#endif
+}
+
+static int tier_cap(void)
+{
+    const char *env = getenv("LLM_ISA");
+    if (env == NULL || *env == '\0')
+        return 99;
+    if (strcmp(env, "generic") == 0)
+        return TIER_GENERIC;
+    if (strcmp(env, "avx2") == 0)
+        return TIER_AVX2;
+    if (strcmp(env, "avx512") == 0)
+        return TIER_AVX512;
+    if (strcmp(env, "neon") == 0)
+        return TIER_NEON;
+    llm_log(LLM_LOG_WARN, "LLM_ISA='%s' is not one of generic, avx2, avx512, neon; ignored", env);
+    return 99;
+}
+
+static void init(void)
+{
+    detect();
+    fill_generic(&table_generic);
+    table_avx2 = table_generic;
+    table_avx512 = table_generic;
+    table_neon = table_generic;
+    const int cap = tier_cap();
+    const llm_kernels *best = &table_generic;
+    (void)cap;
+#if LLM_HAVE_AVX2
+    fill_avx2(&table_avx2);
+    table_avx512 = table_avx2;
+    if (have_avx2 && cap >= TIER_AVX2)
+        best = &table_avx2;
+#endif
+#if LLM_HAVE_AVX512
+    fill_avx512(&table_avx512);
+    if (have_avx512 && cap >= TIER_AVX512)
+        best = &table_avx512;
+#endif
+#if LLM_HAVE_NEON
+    fill_neon(&table_neon);
+    if (have_neon && cap >= TIER_NEON)
+        best = &table_neon;
+#endif
+    table_active = best;
+    UNUSED_TIERS();
+    llm_log(LLM_LOG_DEBUG, "kernels: %s (cpu: %s)", best->isa, cpu_features);
+}
+
+// ------------------------------------------------------------------------------------------------
+// entry points
+
+const llm_kernels *llm_kernels_get(void)
+{
+    pthread_once(&once, init);
+    return table_active;
+}
+
+const llm_kernels *llm_kernels_for(const char *isa)
+{
+    pthread_once(&once, init);
+    if (strcmp(isa, "generic") == 0)
+        return &table_generic;
+#if LLM_HAVE_AVX2
+    if (strcmp(isa, "avx2") == 0 && have_avx2)
+        return &table_avx2;
+#endif
+#if LLM_HAVE_AVX512
+    if (strcmp(isa, "avx512") == 0 && have_avx512)
+        return &table_avx512;
+#endif
+#if LLM_HAVE_NEON
+    if (strcmp(isa, "neon") == 0 && have_neon)
+        return &table_neon;
+#endif
+    return NULL;
+}
+
+uint32_t llm_gemm_act_type(uint32_t type)
+{
+    switch (type) {
+    case LLM_DTYPE_Q8_0:
+    case LLM_DTYPE_Q4_0:
+    case LLM_DTYPE_Q5_0:
+        return LLM_DTYPE_Q8_0;
+    case LLM_DTYPE_Q4_1:
+    case LLM_DTYPE_Q5_1:
+        return LLM_DTYPE_Q8_1;
+    case LLM_DTYPE_Q4_K:
+    case LLM_DTYPE_Q5_K:
+    case LLM_DTYPE_Q6_K:
+        return LLM_DTYPE_Q8_K;
+    default:
+        return LLM_DTYPE_F32;
+    }
+}
+
+const char *llm_kernel_isa(void)
+{
+    return llm_kernels_get()->isa;
+}
+
+const char *llm_cpu_features(void)
+{
+    pthread_once(&once, init);
+    return cpu_features;
+}

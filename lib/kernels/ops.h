@@ -68,6 +68,9 @@ void llm_op_relu(float *x, int64_t n);
 void llm_op_swiglu(float *out, const float *gate, const float *up, int64_t n); /* silu(g)·u */
 void llm_op_geglu(float *out, const float *gate, const float *up, int64_t n);  /* gelu_tanh(g)·u */
 void llm_op_softmax(float *x, int64_t n);                          /* in place, max-subtracted */
+/* x (n) = softmax(x · scale + mask) in place; mask (n) additive (-INFINITY hides) or NULL.
+ * A row with nothing visible becomes all zeros. */
+void llm_op_softmax_ext(float *x, int64_t n, float scale, const float *mask);
 
 /* RoPE on x (T, n_head, head_dim) in place for the first n_rot dims of each head, position pos[t].
  * neox = 0: rotate adjacent pairs (x[2i], x[2i+1]) (GGUF llama "normal" mode); neox = 1: rotate

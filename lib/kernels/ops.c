@@ -1,0 +1,385 @@
+/*
+ * The operations model code calls (ops.h): matrix products through the kernel table and the
+ * thread pool, attention over a KV cache, and the row-wise and element-wise functions.
+ *
+ * Determinism: work is split by outputs only (chunks of weight rows for a product, rows of
+ * queries for attention) and the chunk sizes never depend on the thread count, so a result has
+ * the same bytes with 1 or 64 threads. No op allocates: quantized activations and attention score
+ * rows live in the caller's scratch, sized by llm_op_matmul_scratch / llm_op_attention_scratch.
+ *
+ * Not here: the SIMD bodies (kernels/<isa>/), graph scheduling, and anything model-specific.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "kernels/ops.h"
+
+#define ALIGN64(x) (((x) + 63u) & ~(size_t)63u)
+
+// ------------------------------------------------------------------------------------------------
+// matrix products
+
+size_t llm_op_matmul_scratch(uint32_t type, int64_t T, int64_t K)
+{
+    const uint32_t act = llm_gemm_act_type(type);
+    if (act == LLM_DTYPE_F32 || T <= 0 || K <= 0)
+        return 0;
+    return ALIGN64((size_t)T * (size_t)llm_dtype_row_bytes(act, (uint64_t)K));
+}
+
+typedef struct matmul_job {
+    const llm_kernels *kern;
+    llm_quant_fn quant;
+    float *Y;                /* (T, N) */
+    const float *X;          /* (T, K) f32 */
+    void *Xq;                /* (T, ldx bytes) activations in the gemm's format */
+    size_t ldx;
+    const llm_weight *W;     /* (N, K) */
+    size_t ldw;
+    const float *bias;       /* (N) or NULL */
+    int64_t T, N, K;
+    int64_t chunk;           /* weight rows per task */
+} matmul_job;
+
+static void matmul_quant_task(void *ctx, uint32_t t)
+{
+    matmul_job *j = ctx;
+    j->quant((uint8_t *)j->Xq + (size_t)t * j->ldx, j->X + (int64_t)t * j->K, j->K);
+}
+
+static void matmul_task(void *ctx, uint32_t i)
+{
+    matmul_job *j = ctx;
+    const int64_t n0 = (int64_t)i * j->chunk;
+    const int64_t nn = (j->N - n0 < j->chunk) ? j->N - n0 : j->chunk;
+    const uint8_t *w = (const uint8_t *)j->W->data + (size_t)n0 * j->ldw;
+    j->kern->gemm[j->W->type](j->Y + n0, j->N, j->Xq, j->ldx, w, j->ldw, j->T, nn, j->K);
+    if (j->bias != NULL) {
+        for (int64_t t = 0; t < j->T; t++) {
+            float *y = j->Y + t * j->N + n0; /* (nn) */
+            for (int64_t n = 0; n < nn; n++)
+                y[n] += j->bias[n0 + n];
+        }
+    }
+}
+
+void llm_op_matmul(const llm_compute *c, float *Y, const float *X, const llm_weight *W,
+                   const float *bias, int64_t T)
+{
+    if (T <= 0 || W->rows <= 0)
+        return;
+    const llm_kernels *kern = llm_kernels_get();
+    llm_pool *pool = c != NULL ? c->pool : NULL;
+    matmul_job j = {
+        .kern = kern, .Y = Y, .X = X, .W = W, .bias = bias, .T = T, .N = W->rows, .K = W->cols,
+        .ldw = (size_t)llm_dtype_row_bytes(W->type, (uint64_t)W->cols),
+    };
+    const uint32_t act = llm_gemm_act_type(W->type);
+    if (act == LLM_DTYPE_F32) {
+        j.Xq = (void *)(uintptr_t)X;
+        j.ldx = (size_t)j.K * sizeof(float);
+    } else {
+        j.quant = kern->quant[act];
+        j.Xq = c->scratch;
+        j.ldx = (size_t)llm_dtype_row_bytes(act, (uint64_t)j.K);
+        llm_pool_run(T > 1 ? pool : NULL, matmul_quant_task, &j, (uint32_t)T);
+    }
+    /* Chunks of weight rows: small for a matrix-vector product (memory-bound, spread it),
+     * larger for prefill so each chunk's rows stay in cache across all T tokens. */
+    j.chunk = (T == 1) ? 16 : 48;
+    const int64_t n_tasks = (j.N + j.chunk - 1) / j.chunk;
+    llm_pool_run(pool, matmul_task, &j, (uint32_t)n_tasks);
+}
+
+void llm_op_get_rows(float *dst, const llm_weight *W, const int32_t *ids, int64_t n)
+{
+    const int64_t K = W->cols;
+    const size_t row_bytes = (size_t)llm_dtype_row_bytes(W->type, (uint64_t)K);
+    for (int64_t i = 0; i < n; i++) {
+        float *out = dst + i * K; /* (K) */
+        if (ids[i] < 0 || ids[i] >= W->rows) {
+            memset(out, 0, (size_t)K * sizeof(float)); /* callers validate ids first */
+            continue;
+        }
+        llm_dequantize_row(W->type, (const uint8_t *)W->data + (size_t)ids[i] * row_bytes, out, K);
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// normalization
+
+void llm_op_rmsnorm(float *y, const float *x, const float *w, int64_t T, int64_t n, float eps)
+{
+    for (int64_t t = 0; t < T; t++) {
+        const float *xt = x + t * n; /* (n) */
+        float *yt = y + t * n;       /* (n) */
+        double ss = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            ss += (double)xt[i] * xt[i];
+        const float r = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
+        for (int64_t i = 0; i < n; i++)
+            yt[i] = xt[i] * r * (w != NULL ? w[i] : 1.0f);
+    }
+}
+
+void llm_op_layernorm(float *y, const float *x, const float *w, const float *b, int64_t T,
+                      int64_t n, float eps)
+{
+    for (int64_t t = 0; t < T; t++) {
+        const float *xt = x + t * n; /* (n) */
+        float *yt = y + t * n;       /* (n) */
+        /* two passes (mean, then variance about it): no cancellation for large means */
+        double sum = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            sum += xt[i];
+        const double mean = sum / (double)n;
+        double var = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const double d = xt[i] - mean;
+            var += d * d;
+        }
+        const float r = (float)(1.0 / sqrt(var / (double)n + (double)eps));
+        const float m = (float)mean;
+        for (int64_t i = 0; i < n; i++) {
+            float v = (xt[i] - m) * r;
+            if (w != NULL)
+                v *= w[i];
+            if (b != NULL)
+                v += b[i];
+            yt[i] = v;
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// element-wise
+
+void llm_op_add(float *y, const float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] += x[i];
+}
+
+void llm_op_scale(float *y, float s, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] *= s;
+}
+
+/* GELU, tanh approximation (Hendrycks & Gimpel 2016, as GPT-2 and gelu_pytorch_tanh use). */
+static inline float gelu_tanh(float x)
+{
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+void llm_op_gelu_tanh(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = gelu_tanh(x[i]);
+}
+
+void llm_op_gelu_erf(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+static inline float silu(float x)
+{
+    return x / (1.0f + expf(-x));
+}
+
+void llm_op_silu(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = silu(x[i]);
+}
+
+void llm_op_relu(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void llm_op_swiglu(float *out, const float *gate, const float *up, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = silu(gate[i]) * up[i];
+}
+
+void llm_op_geglu(float *out, const float *gate, const float *up, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = gelu_tanh(gate[i]) * up[i];
+}
+
+void llm_op_softmax(float *x, int64_t n)
+{
+    llm_op_softmax_ext(x, n, 1.0f, NULL);
+}
+
+void llm_op_softmax_ext(float *x, int64_t n, float scale, const float *mask)
+{
+    if (n <= 0)
+        return;
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i] * scale + (mask != NULL ? mask[i] : 0.0f);
+        x[i] = v;
+        if (v > max)
+            max = v;
+    }
+    if (max == -INFINITY) { /* everything masked: no distribution; return zeros, not NaN */
+        memset(x, 0, (size_t)n * sizeof(float));
+        return;
+    }
+    /* subtracting the max keeps every exp in (0, 1]: no overflow, and the sum is >= 1 */
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        const float e = expf(x[i] - max);
+        x[i] = e;
+        sum += e;
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++)
+        x[i] *= inv;
+}
+
+// ------------------------------------------------------------------------------------------------
+// rotary position embedding
+
+void llm_op_rope(float *x, int64_t T, int n_head, int head_dim, int n_rot, const int32_t *pos,
+                 float freq_base, float freq_scale, int neox)
+{
+    const int half = n_rot / 2;
+    enum { MAX_PAIRS = 512 };
+    float cs[MAX_PAIRS], sn[MAX_PAIRS]; /* (half) cos and sin of theta_i for this token */
+    for (int64_t t = 0; t < T; t++) {
+        for (int i = 0; i < half && i < MAX_PAIRS; i++) {
+            /* theta_i = pos · freq_scale · base^(-2i/n_rot), evaluated in double so large
+             * positions keep their phase */
+            const double inv_freq = pow((double)freq_base, -2.0 * i / (double)n_rot);
+            const double theta = (double)pos[t] * (double)freq_scale * inv_freq;
+            cs[i] = (float)cos(theta);
+            sn[i] = (float)sin(theta);
+        }
+        for (int h = 0; h < n_head; h++) {
+            float *v = x + (t * n_head + h) * (int64_t)head_dim; /* (head_dim) */
+            for (int i = 0; i < half; i++) {
+                float c, s;
+                if (i < MAX_PAIRS) {
+                    c = cs[i];
+                    s = sn[i];
+                } else {
+                    const double th = (double)pos[t] * (double)freq_scale *
+                                      pow((double)freq_base, -2.0 * i / (double)n_rot);
+                    c = (float)cos(th);
+                    s = (float)sin(th);
+                }
+                const int i0 = neox ? i : 2 * i;
+                const int i1 = neox ? i + half : 2 * i + 1;
+                const float x0 = v[i0], x1 = v[i1];
+                v[i0] = x0 * c - x1 * s;
+                v[i1] = x0 * s + x1 * c;
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// attention
+
+static size_t attn_row_bytes(int64_t Tk)
+{
+    return ALIGN64((size_t)(Tk > 0 ? Tk : 1) * sizeof(float));
+}
+
+size_t llm_op_attention_scratch(int64_t Tk, int n_head, uint32_t n_threads)
+{
+    (void)n_head;
+    if (n_threads == 0)
+        n_threads = 1;
+    return (size_t)n_threads * attn_row_bytes(Tk);
+}
+
+typedef struct attn_job {
+    const llm_attn_args *a;
+    const llm_kernels *kern;
+    uint8_t *scratch;
+    size_t row_bytes;
+    int64_t rows;            /* n_head · Tq */
+    uint32_t items;
+} attn_job;
+
+/* One (head, query) row: scores over the visible keys, softmax, weighted sum of values. */
+static void attn_row(const attn_job *j, float *s /* (Tk) */, int h, int64_t i)
+{
+    const llm_attn_args *a = j->a;
+    const int group = a->n_head / a->n_kv_head;
+    const int g = h / group;
+    const size_t esz = a->kv_type == LLM_KV_F16 ? 2 : 4;
+    const float *q = a->q + i * a->q_stride + (int64_t)h * a->head_dim;  /* (head_dim) */
+    float *out = a->out + i * a->out_stride + (int64_t)h * a->head_dim;  /* (head_dim) */
+    const llm_dot_fn dot = a->kv_type == LLM_KV_F16 ? j->kern->dot_f16 : j->kern->dot_f32;
+    const llm_axpy_fn axpy = a->kv_type == LLM_KV_F16 ? j->kern->axpy_f16 : j->kern->axpy_f32;
+
+    int64_t nk = a->Tk;
+    if (a->causal_offset >= 0 && i + a->causal_offset + 1 < nk)
+        nk = i + a->causal_offset + 1;
+    const uint8_t *kbase = (const uint8_t *)a->k + (size_t)g * a->head_dim * esz;
+    const uint8_t *vbase = (const uint8_t *)a->v + (size_t)g * a->head_dim * esz;
+    const size_t kv_row = (size_t)a->kv_stride * esz;
+    for (int64_t t = 0; t < nk; t++)
+        s[t] = dot(q, kbase + (size_t)t * kv_row, a->head_dim);
+    const float *bias = a->bias != NULL ? a->bias + ((int64_t)h * a->Tq + i) * a->Tk : NULL;
+    llm_op_softmax_ext(s, nk, a->scale, bias);
+
+    memset(out, 0, (size_t)a->head_dim * sizeof(float));
+    for (int64_t t = 0; t < nk; t++)
+        if (s[t] != 0.0f)
+            axpy(out, s[t], vbase + (size_t)t * kv_row, a->head_dim);
+}
+
+static void attn_task(void *ctx, uint32_t item)
+{
+    const attn_job *j = ctx;
+    float *s = (float *)(void *)(j->scratch + (size_t)item * j->row_bytes);
+    const int64_t r0 = j->rows * item / j->items, r1 = j->rows * (item + 1) / j->items;
+    for (int64_t r = r0; r < r1; r++)
+        attn_row(j, s, (int)(r / j->a->Tq), r % j->a->Tq);
+}
+
+void llm_op_attention(const llm_compute *c, const llm_attn_args *a)
+{
+    if (a->Tq <= 0 || a->n_head <= 0)
+        return;
+    llm_pool *pool = c != NULL ? c->pool : NULL;
+    attn_job j = {
+        .a = a, .kern = llm_kernels_get(), .scratch = c->scratch,
+        .row_bytes = attn_row_bytes(a->Tk), .rows = (int64_t)a->n_head * a->Tq,
+    };
+    /* one item per thread (each owns one score row of the scratch); rows split evenly */
+    uint32_t items = llm_pool_threads(pool);
+    if (c->scratch_bytes / j.row_bytes < items)
+        items = (uint32_t)(c->scratch_bytes / j.row_bytes);
+    if ((int64_t)items > j.rows)
+        items = (uint32_t)j.rows;
+    if (items == 0)
+        return; /* no scratch: nothing safe to do (callers size it with the function above) */
+    j.items = items;
+    llm_pool_run(pool, attn_task, &j, items);
+}
+
+// ------------------------------------------------------------------------------------------------
+// misc
+
+int64_t llm_op_argmax(const float *x, int64_t n)
+{
+    int64_t best = n > 0 ? 0 : -1;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[best] || (x[best] != x[best] && x[i] == x[i]))
+            best = i;
+    return best;
+}
