@@ -74,9 +74,13 @@ typedef struct llm_arch_ops {
      * all_logits, else (V) for the last token only. */
     llm_status (*decode)(struct llm_run *r, const int32_t *ids, uint32_t n, uint32_t pos0,
                          float *logits, bool all_logits, llm_error *err);
-    /* Encodes one sequence: hidden (n, n_embd) (last layer, after the final norm). */
-    llm_status (*encode)(struct llm_run *r, const int32_t *ids, uint32_t n, float *hidden,
-                         llm_error *err);
+    /* Encodes n_seq packed sequences in one batch: sequence s is ids[seq_start[s] ..
+     * seq_start[s+1]) with positions restarting at 0, attending only to itself. Writes hidden
+     * (n, n_embd): the last layer's output (after the final norm where the model has one).
+     * n = seq_start[n_seq]. An encoder-decoder model (n_seq = 1) also keeps the output in the
+     * run (enc_out) for its decoder. */
+    llm_status (*encode)(struct llm_run *r, const int32_t *ids, const uint32_t *seq_start,
+                         uint32_t n_seq, float *hidden, llm_error *err);
 } llm_arch_ops;
 
 struct llm_model {
@@ -87,6 +91,8 @@ struct llm_model {
     llm_gguf *gguf;                /* owns the tensor memory */
     struct llm_tokenizer *tok;
     char *path;
+    void **owned;                  /* converted copies made by the bind helpers */
+    size_t n_owned, owned_cap;
 };
 
 /* A KV cache: per layer, K and V of n_ctx positions × kv_dim elements (f32 or f16). */
@@ -118,15 +124,24 @@ typedef struct llm_run {
     bool cross_ready;
 } llm_run;
 
+/* Reference counting: sessions retain the model they run; the last release frees it. */
+void llm_model_retain(struct llm_model *m);
+void llm_model_release(struct llm_model *m);
+
 /* Registry of architectures (lib/arch/). NULL for an unknown name. */
 const llm_arch_ops *llm_arch_find(const char *name);
 
 /* Bind helper: finds `name` in the file, checks its type is usable and its shape is
  * (cols, rows) in GGUF order, and fills w. Names the tensor and both shapes on mismatch. */
-llm_status llm_model_bind(const struct llm_model *m, llm_weight *w, const char *name, int64_t cols,
+llm_status llm_model_bind(struct llm_model *m, llm_weight *w, const char *name, int64_t cols,
                           int64_t rows, llm_error *err);
-/* Same for a 1-D f32 vector of n elements (norm weights, biases); *out points at the data. */
-llm_status llm_model_bind_vec(const struct llm_model *m, const float **out, const char *name,
+/* Same for a 1-D vector of n elements (norm weights, biases): *out points at f32 data (the
+ * file's own when it is f32, else a converted copy the model owns). */
+llm_status llm_model_bind_vec(struct llm_model *m, const float **out, const char *name,
+                              int64_t n, llm_error *err);
+/* A model-owned f32 copy of any tensor (dequantized), for small tables such as T5's relative
+ * attention bias. n = element count expected. */
+llm_status llm_model_bind_f32(struct llm_model *m, const float **out, const char *name,
                               int64_t n, llm_error *err);
 /* True when the tensor exists. */
 bool llm_model_has(const struct llm_model *m, const char *name);

@@ -1,0 +1,86 @@
+/* Helpers shared by the architecture files (see common.h). */
+#include "arch/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/dtype.h"
+
+void *llm_carve_bytes(llm_carve *c, size_t n)
+{
+    size_t at = c->used;
+    c->used += (n + 63) & ~(size_t)63;
+    return c->base ? c->base + at : NULL;
+}
+
+float *llm_carve_floats(llm_carve *c, size_t n)
+{
+    return llm_carve_bytes(c, n * sizeof(float));
+}
+
+void llm_kv_store(llm_kv_cache *kv, uint32_t l, uint32_t pos0, uint32_t n, const float *k,
+                  int64_t k_stride, const float *v, int64_t v_stride)
+{
+    const uint32_t d = kv->kv_dim;
+    for (uint32_t t = 0; t < n; t++) {
+        const float *ks = k + t * k_stride;
+        const float *vs = v + t * v_stride;
+        size_t row = (size_t)(pos0 + t) * d;
+        if (kv->type == LLM_KV_F16) {
+            uint16_t *kd = (uint16_t *)kv->k[l] + row;
+            uint16_t *vd = (uint16_t *)kv->v[l] + row;
+            for (uint32_t i = 0; i < d; i++) {
+                kd[i] = llm_f32_to_f16(ks[i]);
+                vd[i] = llm_f32_to_f16(vs[i]);
+            }
+        } else {
+            memcpy((float *)kv->k[l] + row, ks, d * sizeof(float));
+            memcpy((float *)kv->v[l] + row, vs, d * sizeof(float));
+        }
+    }
+}
+
+llm_status llm_hp_u32(const llm_gguf *g, const char *arch, const char *key, bool required,
+                      uint32_t *out, llm_error *err)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", arch, key);
+    if (llm_gguf_get_u32(g, name, out))
+        return LLM_OK;
+    LLM_CHECK(err, !required && llm_gguf_find_key(g, name) < 0, LLM_ERR_FORMAT,
+              "metadata key '%s' is %s", name,
+              llm_gguf_find_key(g, name) < 0 ? "missing" : "not an unsigned 32-bit integer");
+    return LLM_OK;
+}
+
+llm_status llm_hp_f32(const llm_gguf *g, const char *arch, const char *key, bool required,
+                      float *out, llm_error *err)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", arch, key);
+    if (llm_gguf_get_f32(g, name, out))
+        return LLM_OK;
+    LLM_CHECK(err, !required && llm_gguf_find_key(g, name) < 0, LLM_ERR_FORMAT,
+              "metadata key '%s' is %s", name,
+              llm_gguf_find_key(g, name) < 0 ? "missing" : "not a number");
+    return LLM_OK;
+}
+
+llm_compute llm_run_compute(const llm_run *r, void *scratch, size_t bytes)
+{
+    llm_compute c = {r->comp.pool, scratch, bytes};
+    return c;
+}
+
+size_t llm_matmul_scratch_any(int64_t T, int64_t K)
+{
+    size_t best = 0;
+    for (uint32_t type = 0; type < LLM_DTYPE_COUNT; type++) {
+        if (!llm_dtype_get(type))
+            continue;
+        size_t b = llm_op_matmul_scratch(type, T, K);
+        if (b > best)
+            best = b;
+    }
+    return best;
+}

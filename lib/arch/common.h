@@ -1,0 +1,40 @@
+/*
+ * Pieces the architectures share: carving a run's activation scratch into named buffers, storing
+ * new K/V rows into the cache (f32 or f16), reading hyper-parameters with a key prefix, and the
+ * standard decoder attention block.
+ */
+#ifndef LLM_ARCH_COMMON_H
+#define LLM_ARCH_COMMON_H
+
+#include <stdbool.h>
+
+#include "model/model.h"
+
+/* A bump allocator over the run's scratch; sizes round up to 64 bytes. Used twice: once with
+ * base NULL to measure (scratch_bytes), once to carve. */
+typedef struct llm_carve {
+    char *base;
+    size_t used;
+} llm_carve;
+
+float *llm_carve_floats(llm_carve *c, size_t n);
+void *llm_carve_bytes(llm_carve *c, size_t n);
+
+/* Stores rows (n, kv_dim) of K and V at positions pos0.. of layer l. k_stride and v_stride are
+ * the row strides of the sources in floats. */
+void llm_kv_store(llm_kv_cache *kv, uint32_t l, uint32_t pos0, uint32_t n, const float *k,
+                  int64_t k_stride, const float *v, int64_t v_stride);
+
+/* Metadata "<arch>.<key>" getters; `required` ones fail with a message naming the key. */
+llm_status llm_hp_u32(const llm_gguf *g, const char *arch, const char *key, bool required,
+                      uint32_t *out, llm_error *err);
+llm_status llm_hp_f32(const llm_gguf *g, const char *arch, const char *key, bool required,
+                      float *out, llm_error *err);
+
+/* Scratch bytes for matmuls of up to T rows of at most K inputs, whatever the weight type. */
+size_t llm_matmul_scratch_any(int64_t T, int64_t K);
+
+/* The compute context for a pass: pool from the run, scratch carved from the run's buffer. */
+llm_compute llm_run_compute(const llm_run *r, void *scratch, size_t bytes);
+
+#endif /* LLM_ARCH_COMMON_H */
