@@ -427,3 +427,8 @@ uint64_t llm_gguf_file_size(const llm_gguf *g)
 {
     return g ? g->file_size : 0;
 }
+
+uint64_t llm_gguf_data_offset(const llm_gguf *g)
+{
+    return g ? g->data_offset : 0;
+}
