@@ -87,6 +87,7 @@ static void fill_avx512(llm_kernels *k)
     k->gemm[LLM_DTYPE_F32] = llm_gemm_f32_avx512;
     k->gemm[LLM_DTYPE_F16] = llm_gemm_f16_avx512;
     k->gemm[LLM_DTYPE_Q8_0] = llm_gemm_q8_0_avx512;
+    k->gemm[LLM_DTYPE_Q4_0] = llm_gemm_q4_0_avx512;
     k->dot_f32 = llm_dot_f32_avx512;
     k->dot_f16 = llm_dot_f16_avx512;
 }

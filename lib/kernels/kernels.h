@@ -99,11 +99,25 @@ LLM_GEMM_FN(llm_gemm_q3_K_generic);
 #if LLM_HAVE_AVX2
 LLM_DECL_GEMM_ALL(avx2);
 #endif
+/* avx512 and neon fill the slots where they beat the tier below; the rest stay inherited */
 #if LLM_HAVE_AVX512
-LLM_DECL_GEMM_ALL(avx512);
+LLM_GEMM_FN(llm_gemm_f32_avx512);
+LLM_GEMM_FN(llm_gemm_f16_avx512);
+LLM_GEMM_FN(llm_gemm_q8_0_avx512);
+LLM_GEMM_FN(llm_gemm_q4_0_avx512);
+LLM_DOT_FN(llm_dot_f32_avx512);
+LLM_DOT_FN(llm_dot_f16_avx512);
 #endif
 #if LLM_HAVE_NEON
-LLM_DECL_GEMM_ALL(neon);
+LLM_GEMM_FN(llm_gemm_f32_neon);
+LLM_GEMM_FN(llm_gemm_f16_neon);
+LLM_GEMM_FN(llm_gemm_q8_0_neon);
+LLM_GEMM_FN(llm_gemm_q4_0_neon);
+LLM_QUANT_FN(llm_quant_q8_0_neon);
+LLM_DOT_FN(llm_dot_f32_neon);
+LLM_DOT_FN(llm_dot_f16_neon);
+LLM_AXPY_FN(llm_axpy_f32_neon);
+LLM_AXPY_FN(llm_axpy_f16_neon);
 #endif
 
 #endif /* LLM_KERNELS_KERNELS_H */

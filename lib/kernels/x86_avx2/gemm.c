@@ -1,0 +1,603 @@
+/*
+ * AVX2 + FMA + F16C matrix products Y = X · Wᵀ (see kernels.h for the contract).
+ *
+ * Shape of every kernel: a register tile of RT tokens × RN weight rows. The tile walks K once;
+ * each output keeps its own 8-lane accumulator, updated in the same order whatever the tile
+ * shape, and is reduced by the same horizontal sum at the end, so an output's bytes never depend
+ * on where the tile boundaries fall (thread-count invariance). Prefill (T > 1) uses 4 × 3 tiles
+ * for float weights and 4 × 2 for quantized ones, so each weight vector loaded or unpacked
+ * serves four tokens; decode (T = 1) uses 1 × 4 tiles to keep four rows' loads in flight.
+ * Within a call the loops run over groups of RN rows outside and tiles of tokens inside, so a
+ * group's weights stay in L1 while every token passes over them.
+ *
+ * Quantized weights multiply 8-bit activations with vpmaddubsw: signed weights use the
+ * |w| · sign(x, w) identity, unsigned ones (q4_1, q5_1, K-quants) go in directly, and the
+ * offsets (mins, −32 of q6_K) are taken out through the activations' block sums.
+ */
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+
+#define QK 32
+#define QK_K 256
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INLINE float f16(const uint8_t *p)
+{
+    uint16_t h;
+    memcpy(&h, p, sizeof h);
+    return _cvtsh_ss(h);
+}
+
+// ------------------------------------------------------------------------------------------------
+// float weights
+
+enum { WF32 = 0, WF16 = 1, WBF16 = 2 };
+
+/* 8 weights from element k of a row of type wt, as f32 */
+INLINE __m256 load_w8(int wt, const uint8_t *w, int64_t k)
+{
+    if (wt == WF32)
+        return _mm256_loadu_ps((const float *)(const void *)w + k);
+    const __m128i h = _mm_loadu_si128((const __m128i *)(const void *)(w + 2 * k));
+    if (wt == WF16)
+        return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* the last K % 8 elements, zero padded */
+INLINE __m256 load_w_tail(int wt, const uint8_t *w, int64_t k, int64_t rem)
+{
+    uint8_t buf[32] = {0};
+    const size_t esz = wt == WF32 ? 4 : 2;
+    memcpy(buf, w + esz * k, esz * (size_t)rem);
+    return load_w8(wt, buf, 0);
+}
+
+INLINE __m256 load_x_tail(const float *x, int64_t k, int64_t rem)
+{
+    float buf[8] = {0};
+    memcpy(buf, x + k, sizeof(float) * (size_t)rem);
+    return _mm256_loadu_ps(buf);
+}
+
+INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
+                       const float *X, int64_t ldx, const uint8_t *W, size_t ldw, int64_t K)
+{
+    __m256 acc[4][4]; /* (RT, RN) */
+#pragma GCC unroll 4
+    for (int t = 0; t < RT; t++)
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++)
+            acc[t][n] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 w[4];
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++)
+            w[n] = load_w8(wt, W + (size_t)n * ldw, k);
+#pragma GCC unroll 4
+        for (int t = 0; t < RT; t++) {
+            const __m256 x = _mm256_loadu_ps(X + t * ldx + k);
+#pragma GCC unroll 4
+            for (int n = 0; n < RN; n++)
+                acc[t][n] = _mm256_fmadd_ps(x, w[n], acc[t][n]);
+        }
+    }
+    if (k < K) {
+        __m256 w[4];
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++)
+            w[n] = load_w_tail(wt, W + (size_t)n * ldw, k, K - k);
+#pragma GCC unroll 4
+        for (int t = 0; t < RT; t++) {
+            const __m256 x = load_x_tail(X + t * ldx, k, K - k);
+#pragma GCC unroll 4
+            for (int n = 0; n < RN; n++)
+                acc[t][n] = _mm256_fmadd_ps(x, w[n], acc[t][n]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < RT; t++)
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++)
+            Y[t * ldy + n] = hsum(acc[t][n]);
+}
+
+/* Dispatch a (rt, rn) tile to a specialization with compile-time extents. */
+#define TILE_SWITCH(fn, wt, rt, rn, ...)                                                           \
+    switch ((rt) * 8 + (rn)) {                                                                     \
+    case 1 * 8 + 1: fn(wt, 1, 1, __VA_ARGS__); break;                                              \
+    case 1 * 8 + 2: fn(wt, 1, 2, __VA_ARGS__); break;                                              \
+    case 1 * 8 + 3: fn(wt, 1, 3, __VA_ARGS__); break;                                              \
+    case 1 * 8 + 4: fn(wt, 1, 4, __VA_ARGS__); break;                                              \
+    case 2 * 8 + 1: fn(wt, 2, 1, __VA_ARGS__); break;                                              \
+    case 2 * 8 + 2: fn(wt, 2, 2, __VA_ARGS__); break;                                              \
+    case 2 * 8 + 3: fn(wt, 2, 3, __VA_ARGS__); break;                                              \
+    case 3 * 8 + 1: fn(wt, 3, 1, __VA_ARGS__); break;                                              \
+    case 3 * 8 + 2: fn(wt, 3, 2, __VA_ARGS__); break;                                              \
+    case 3 * 8 + 3: fn(wt, 3, 3, __VA_ARGS__); break;                                              \
+    case 4 * 8 + 1: fn(wt, 4, 1, __VA_ARGS__); break;                                              \
+    case 4 * 8 + 2: fn(wt, 4, 2, __VA_ARGS__); break;                                              \
+    case 4 * 8 + 3: fn(wt, 4, 3, __VA_ARGS__); break;                                              \
+    default: break;                                                                                \
+    }
+
+INLINE void gemm_float(const int wt, float *Y, int64_t ldy, const void *Xv, size_t ldx_bytes,
+                       const void *Wv, size_t ldw, int64_t T, int64_t N, int64_t K)
+{
+    const float *X = Xv;
+    const uint8_t *W = Wv;
+    const int64_t ldx = (int64_t)(ldx_bytes / sizeof(float));
+    if (T == 1) {
+        int64_t n = 0;
+        for (; n + 4 <= N; n += 4)
+            tile_float(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        if (n < N)
+            TILE_SWITCH(tile_float, wt, 1, N - n, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        return;
+    }
+    for (int64_t n = 0; n < N; n += 3) {
+        const int rn = (int)(N - n < 3 ? N - n : 3);
+        const uint8_t *w = W + (size_t)n * ldw;
+        int64_t t = 0;
+        if (rn == 3)
+            for (; t + 4 <= T; t += 4)
+                tile_float(wt, 4, 3, Y + t * ldy + n, ldy, X + t * ldx, ldx, w, ldw, K);
+        for (; t < T; t += 4) {
+            const int rt = (int)(T - t < 4 ? T - t : 4);
+            TILE_SWITCH(tile_float, wt, rt, rn, Y + t * ldy + n, ldy, X + t * ldx, ldx, w, ldw, K);
+        }
+    }
+}
+
+LLM_GEMM_FN(llm_gemm_f32_avx2)
+{
+    gemm_float(WF32, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+LLM_GEMM_FN(llm_gemm_f16_avx2)
+{
+    gemm_float(WF16, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+LLM_GEMM_FN(llm_gemm_bf16_avx2)
+{
+    gemm_float(WBF16, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+// ------------------------------------------------------------------------------------------------
+// legacy 32-element blocks: q8_0, q4_0, q5_0 against q8_0 (signed weights), q4_1, q5_1 against
+// q8_1 (unsigned weights plus min)
+
+enum { WQ8_0 = 0, WQ4_0 = 1, WQ5_0 = 2, WQ4_1 = 3, WQ5_1 = 4 };
+
+static const int wq_bytes[] = {34, 18, 22, 20, 24};
+
+/* 32 bytes, each 0xFF where the matching bit of the 32-bit little-endian word is set */
+INLINE __m256i bytes_from_bits_32(const uint8_t *p)
+{
+    uint32_t x32;
+    memcpy(&x32, p, sizeof x32);
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                           0x0101010101010101, 0x0000000000000000);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x32), shuf);
+    bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
+}
+
+/* 16 bytes of nibbles → 32 bytes: low nibbles (elements 0..15) then high nibbles (16..31) */
+INLINE __m256i nibbles(const uint8_t *p)
+{
+    const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)p);
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+}
+
+/* The 32 quants of block b as bytes: signed for the _0 types, unsigned for the _1 types. */
+INLINE __m256i unpack_q(const int wt, const uint8_t *blk)
+{
+    switch (wt) {
+    case WQ8_0:
+        return _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
+    case WQ4_0:
+        return _mm256_sub_epi8(nibbles(blk + 2), _mm256_set1_epi8(8));
+    case WQ5_0: {
+        /* (nibble | hbit << 4) − 16 = nibble | (hbit ? 0 : 0xF0) as int8 */
+        const __m256i hi = _mm256_andnot_si256(bytes_from_bits_32(blk + 2), _mm256_set1_epi8((char)0xF0));
+        return _mm256_or_si256(nibbles(blk + 6), hi);
+    }
+    case WQ4_1:
+        return nibbles(blk + 4);
+    default: { /* WQ5_1 */
+        const __m256i hi = _mm256_and_si256(bytes_from_bits_32(blk + 4), _mm256_set1_epi8(0x10));
+        return _mm256_or_si256(nibbles(blk + 8), hi);
+    }
+    }
+}
+
+INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
+                        const uint8_t *X, size_t ldx, const uint8_t *W, size_t ldw, int64_t K)
+{
+    const int has_min = wt == WQ4_1 || wt == WQ5_1;
+    const size_t xb = has_min ? 36 : 34;      /* activation block: q8_1 or q8_0 */
+    const size_t xq = has_min ? 4 : 2;        /* offset of its quants */
+    const size_t wb = (size_t)wq_bytes[wt];
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4][4];  /* (RT, RN) */
+    float accm[4][4];  /* (RT, RN) Σ m_w · s_x of the _1 types */
+#pragma GCC unroll 4
+    for (int t = 0; t < RT; t++)
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++) {
+            acc[t][n] = _mm256_setzero_ps();
+            accm[t][n] = 0.0f;
+        }
+    const int64_t nb = K / QK;
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i wq[4], wa[4];
+        float dw[4], mw[4];
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++) {
+            const uint8_t *blk = W + (size_t)n * ldw + (size_t)b * wb;
+            wq[n] = unpack_q(wt, blk);
+            wa[n] = has_min ? wq[n] : _mm256_sign_epi8(wq[n], wq[n]); /* |w| */
+            dw[n] = f16(blk);
+            mw[n] = has_min ? f16(blk + 2) : 0.0f;
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < RT; t++) {
+            const uint8_t *xblk = X + (size_t)t * ldx + (size_t)b * xb;
+            const __m256i xq8 = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + xq));
+            const float dx = f16(xblk);
+            const float sx = has_min ? f16(xblk + 2) : 0.0f;
+#pragma GCC unroll 4
+            for (int n = 0; n < RN; n++) {
+                const __m256i xs = has_min ? xq8 : _mm256_sign_epi8(xq8, wq[n]);
+                const __m256i p16 = _mm256_maddubs_epi16(wa[n], xs);
+                const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
+                acc[t][n] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw[n] * dx), acc[t][n]);
+                if (has_min)
+                    accm[t][n] += mw[n] * sx;
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < RT; t++)
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++)
+            Y[t * ldy + n] = hsum(acc[t][n]) + accm[t][n];
+}
+
+INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, size_t ldx,
+                        const void *Wv, size_t ldw, int64_t T, int64_t N, int64_t K)
+{
+    const uint8_t *X = Xv, *W = Wv;
+    if (T == 1) {
+        int64_t n = 0;
+        for (; n + 4 <= N; n += 4)
+            tile_legacy(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        if (n < N)
+            TILE_SWITCH(tile_legacy, wt, 1, N - n, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        return;
+    }
+    for (int64_t n = 0; n < N; n += 2) {
+        const int rn = (int)(N - n < 2 ? N - n : 2);
+        const uint8_t *w = W + (size_t)n * ldw;
+        for (int64_t t = 0; t < T; t += 4) {
+            const int rt = (int)(T - t < 4 ? T - t : 4);
+            TILE_SWITCH(tile_legacy, wt, rt, rn, Y + t * ldy + n, ldy, X + (size_t)t * ldx, ldx, w,
+                        ldw, K);
+        }
+    }
+}
+
+LLM_GEMM_FN(llm_gemm_q8_0_avx2)
+{
+    gemm_legacy(WQ8_0, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+LLM_GEMM_FN(llm_gemm_q4_0_avx2)
+{
+    gemm_legacy(WQ4_0, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+LLM_GEMM_FN(llm_gemm_q5_0_avx2)
+{
+    gemm_legacy(WQ5_0, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+LLM_GEMM_FN(llm_gemm_q4_1_avx2)
+{
+    gemm_legacy(WQ4_1, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+LLM_GEMM_FN(llm_gemm_q5_1_avx2)
+{
+    gemm_legacy(WQ5_1, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+// ------------------------------------------------------------------------------------------------
+// K-quants against q8_K: each super-block is unpacked once per row into unsigned bytes plus one
+// int16 scale per 16 elements and one correction coefficient per 16, then dotted with up to
+// four tokens:  Σ w·x = d_x · (d · Σ_g sc_g Σ u·x − dm · Σ_g c_g · bsum_g).
+
+enum { WQ4_K = 0, WQ5_K = 1, WQ6_K = 2 };
+
+typedef struct kblock {
+    __m256i u[8];      /* (256) unsigned quants in element order */
+    int16_t sc[16];    /* scale per 16 elements */
+    int16_t corr[16];  /* correction coefficient per 16 elements */
+    float d, dm;
+} kblock;
+
+INLINE void scale_min_k4(int j, const uint8_t *q, int *d, int *m)
+{
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4);
+    }
+}
+
+INLINE void unpack_k(const int wt, const uint8_t *w, kblock *kb)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    if (wt == WQ6_K) {
+        const uint8_t *ql = w, *qh = w + 128;
+        const int8_t *sc = (const int8_t *)(w + 192);
+        const __m256i m30 = _mm256_set1_epi8(0x30);
+        for (int h = 0; h < 2; h++) {
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 64 * h));
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 64 * h + 32));
+            const __m256i hh = _mm256_loadu_si256((const __m256i *)(const void *)(qh + 32 * h));
+            kb->u[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
+                                               _mm256_and_si256(_mm256_slli_epi16(hh, 4), m30));
+            kb->u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                               _mm256_and_si256(_mm256_slli_epi16(hh, 2), m30));
+            kb->u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                               _mm256_and_si256(hh, m30));
+            kb->u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                               _mm256_and_si256(_mm256_srli_epi16(hh, 2), m30));
+        }
+        for (int g = 0; g < 16; g++) {
+            kb->sc[g] = sc[g];
+            kb->corr[g] = (int16_t)(32 * sc[g]);
+        }
+        kb->d = f16(w + 208);
+        kb->dm = kb->d;
+        return;
+    }
+    const uint8_t *scales = w + 4;
+    const uint8_t *q = wt == WQ5_K ? w + 48 : w + 16;
+    __m256i qh = _mm256_setzero_si256();
+    if (wt == WQ5_K)
+        qh = _mm256_loadu_si256((const __m256i *)(const void *)(w + 16));
+    for (int p = 0; p < 4; p++) {
+        const __m256i qs = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32 * p));
+        __m256i lo = _mm256_and_si256(qs, m4);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qs, 4), m4);
+        if (wt == WQ5_K) {
+            const __m256i b0 = _mm256_set1_epi8((char)(1 << (2 * p)));
+            const __m256i b1 = _mm256_set1_epi8((char)(1 << (2 * p + 1)));
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0),
+                                                      _mm256_set1_epi8(0x10)));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1),
+                                                      _mm256_set1_epi8(0x10)));
+        }
+        kb->u[2 * p] = lo;
+        kb->u[2 * p + 1] = hi;
+    }
+    for (int j = 0; j < 8; j++) {
+        int sc, m;
+        scale_min_k4(j, scales, &sc, &m);
+        kb->sc[2 * j] = kb->sc[2 * j + 1] = (int16_t)sc;
+        kb->corr[2 * j] = kb->corr[2 * j + 1] = (int16_t)m;
+    }
+    kb->d = f16(w);
+    kb->dm = f16(w + 2);
+}
+
+INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
+                   const uint8_t *X, size_t ldx, const uint8_t *W, size_t ldw, int64_t K)
+{
+    static const size_t wbytes[] = {144, 176, 210};
+    const size_t wb = wbytes[wt];
+    __m256 acc[4][4]; /* (RT, RN) */
+    float accm[4][4]; /* (RT, RN) correction terms */
+#pragma GCC unroll 4
+    for (int t = 0; t < RT; t++)
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++) {
+            acc[t][n] = _mm256_setzero_ps();
+            accm[t][n] = 0.0f;
+        }
+    const int64_t nb = K / QK_K;
+    for (int64_t b = 0; b < nb; b++) {
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++) {
+            kblock kb;
+            unpack_k(wt, W + (size_t)n * ldw + (size_t)b * wb, &kb);
+            __m256i scv[8]; /* scales of elements 32j..32j+31, one per int16 lane pair group */
+            for (int j = 0; j < 8; j++)
+                scv[j] = _mm256_setr_m128i(_mm_set1_epi16(kb.sc[2 * j]), _mm_set1_epi16(kb.sc[2 * j + 1]));
+            const __m256i corr = _mm256_loadu_si256((const __m256i *)(const void *)kb.corr);
+#pragma GCC unroll 4
+            for (int t = 0; t < RT; t++) {
+                const uint8_t *xb = X + (size_t)t * ldx + (size_t)b * 292;
+                float dx;
+                memcpy(&dx, xb, sizeof dx);
+                __m256i sumi = _mm256_setzero_si256();
+                for (int j = 0; j < 8; j++) {
+                    const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 4 + 32 * j));
+                    const __m256i p16 = _mm256_maddubs_epi16(kb.u[j], xv);
+                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scv[j]));
+                }
+                const __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 260));
+                const __m256i cm = _mm256_madd_epi16(bs, corr); /* 8 lanes of Σ c_g · bsum_g */
+                __m128i c4 = _mm_add_epi32(_mm256_castsi256_si128(cm), _mm256_extracti128_si256(cm, 1));
+                c4 = _mm_hadd_epi32(c4, c4);
+                c4 = _mm_hadd_epi32(c4, c4);
+                const int32_t c = _mm_cvtsi128_si32(c4);
+                acc[t][n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(dx * kb.d), acc[t][n]);
+                accm[t][n] += dx * kb.dm * (float)c;
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < RT; t++)
+#pragma GCC unroll 4
+        for (int n = 0; n < RN; n++)
+            Y[t * ldy + n] = hsum(acc[t][n]) - accm[t][n];
+}
+
+INLINE void gemm_k(const int wt, float *Y, int64_t ldy, const void *Xv, size_t ldx,
+                   const void *Wv, size_t ldw, int64_t T, int64_t N, int64_t K)
+{
+    const uint8_t *X = Xv, *W = Wv;
+    for (int64_t n = 0; n < N; n++) {
+        const uint8_t *w = W + (size_t)n * ldw;
+        for (int64_t t = 0; t < T; t += 4) {
+            const int rt = (int)(T - t < 4 ? T - t : 4);
+            TILE_SWITCH(tile_k, wt, rt, 1, Y + t * ldy + n, ldy, X + (size_t)t * ldx, ldx, w, ldw, K);
+        }
+    }
+}
+
+LLM_GEMM_FN(llm_gemm_q4_K_avx2)
+{
+    gemm_k(WQ4_K, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+LLM_GEMM_FN(llm_gemm_q5_K_avx2)
+{
+    gemm_k(WQ5_K, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+LLM_GEMM_FN(llm_gemm_q6_K_avx2)
+{
+    gemm_k(WQ6_K, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+// ------------------------------------------------------------------------------------------------
+// activation quantizers: byte-identical to the reference ones in lib/common/dtype.c
+
+INLINE float hmax(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* roundf (ties away from zero) of 8 floats, exactly: v − trunc(v) is exact in binary floats */
+INLINE __m256i round_away(__m256 v)
+{
+    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 frac = _mm256_sub_ps(v, t);
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 up = _mm256_cmp_ps(_mm256_and_ps(frac, absmask), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m256 one = _mm256_or_ps(_mm256_andnot_ps(absmask, v), _mm256_set1_ps(1.0f)); /* ±1 */
+    return _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(up, one)));
+}
+
+/* 32 int32 → 32 int8 in element order */
+INLINE __m256i pack32(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    const __m256i ab = _mm256_packs_epi32(a, b);
+    const __m256i cd = _mm256_packs_epi32(c, d);
+    const __m256i abcd = _mm256_packs_epi16(ab, cd);
+    return _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+INLINE void quant_q8(const float *x, uint8_t *out, int with_sum)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 v[4], mx = _mm256_setzero_ps();
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm256_loadu_ps(x + 8 * i);
+        mx = _mm256_max_ps(mx, _mm256_and_ps(v[i], absmask));
+    }
+    const float amax = hmax(mx);
+    const float d = amax / ((1 << 7) - 1);
+    const float id = d ? 1.0f / d : 0.0f;
+    const __m256 idv = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int i = 0; i < 4; i++)
+        q[i] = round_away(_mm256_mul_ps(v[i], idv));
+    const __m256i packed = pack32(q[0], q[1], q[2], q[3]);
+    const uint16_t dh = _cvtss_sh(d, 0);
+    memcpy(out, &dh, 2);
+    _mm256_storeu_si256((__m256i *)(void *)(out + (with_sum ? 4 : 2)), packed);
+    if (with_sum) {
+        __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        s4 = _mm_hadd_epi32(s4, s4);
+        s4 = _mm_hadd_epi32(s4, s4);
+        const uint16_t sh = _cvtss_sh((float)_mm_cvtsi128_si32(s4) * d, 0);
+        memcpy(out + 2, &sh, 2);
+    }
+}
+
+LLM_QUANT_FN(llm_quant_q8_0_avx2)
+{
+    for (int64_t b = 0; b < K / QK; b++)
+        quant_q8(x + b * QK, (uint8_t *)dst + b * 34, 0);
+}
+
+LLM_QUANT_FN(llm_quant_q8_1_avx2)
+{
+    for (int64_t b = 0; b < K / QK; b++)
+        quant_q8(x + b * QK, (uint8_t *)dst + b * 36, 1);
+}
+
+LLM_QUANT_FN(llm_quant_q8_K_avx2)
+{
+    for (int64_t b = 0; b < K / QK_K; b++) {
+        const float *xb = x + b * QK_K;
+        uint8_t *out = (uint8_t *)dst + b * 292;
+        /* max by |x|, first occurrence wins (as the reference's strict '>') */
+        float amax = 0.0f, max = 0.0f;
+        for (int j = 0; j < QK_K; j++) {
+            const float ax = xb[j] < 0 ? -xb[j] : xb[j];
+            if (ax > amax) {
+                amax = ax;
+                max = xb[j];
+            }
+        }
+        if (amax == 0.0f) {
+            memset(out, 0, 292);
+            continue;
+        }
+        const float iscale = -127.f / max;
+        const __m256 is = _mm256_set1_ps(iscale);
+        const __m256i hi = _mm256_set1_epi32(127);
+        for (int j = 0; j < QK_K; j += 32) {
+            __m256i q[4];
+            for (int i = 0; i < 4; i++) /* nearest, ties to even: the reference's nearest_int */
+                q[i] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(is, _mm256_loadu_ps(xb + j + 8 * i))), hi);
+            _mm256_storeu_si256((__m256i *)(void *)(out + 4 + j), pack32(q[0], q[1], q[2], q[3]));
+        }
+        const int8_t *qs = (const int8_t *)(out + 4);
+        for (int g = 0; g < 16; g++) {
+            int s = 0;
+            for (int i = 0; i < 16; i++)
+                s += qs[16 * g + i];
+            const int16_t s16 = (int16_t)s;
+            memcpy(out + 260 + 2 * g, &s16, 2);
+        }
+        const float d = 1 / iscale;
+        memcpy(out, &d, sizeof d);
+    }
+}
