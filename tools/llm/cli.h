@@ -31,6 +31,11 @@ int llm_cmd_logits(int argc, char **argv);
 int llm_cmd_embed(int argc, char **argv);
 int llm_cmd_bench(int argc, char **argv);
 
+/* Beam search for `llm generate --beams N` on the prompt already fed (beam_cli.c). */
+int llm_cli_beam_generate(llm_session *s, int print_ids);
+/* `llm bench generate` on an encoder-decoder model: encoder and decoder tokens/s (bench_t5.c). */
+int llm_bench_generate_seq2seq(llm_model *m, int n_in, int n_out, int threads);
+
 /* Usage error: prints "llm CMD: message" and a hint, returns 2. */
 int llm_cli_usage(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
