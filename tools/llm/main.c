@@ -10,6 +10,7 @@
 static const llm_cli_cmd commands[] = {
     {"info", llm_cmd_info, "CPU features, selected kernels, library version"},
     /* subcommands: keep one line each, in the order of `llm --help` */
+    {"embed", llm_cmd_embed, "sentence embeddings or token vectors of texts (encoder models)"},
 };
 
 static void print_help(FILE *out)

@@ -1,0 +1,648 @@
+/*
+ * `llm embed`: sentence embeddings (or token vectors with --pooling none) of texts, lines of a
+ * file or one sequence of ids, as TSV, JSON or raw float32. Also `llm bench embed`
+ * (llm_bench_embed): embedding throughput in sentences/s and tokens/s, with the FLOP rate
+ * compared against this machine's measured FMA peak.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define CMD "embed"
+
+static void embed_help(FILE *f)
+{
+    fprintf(f,
+            "usage: llm embed -m MODEL [options] [-f LINES.txt | TEXT...]\n"
+            "\n"
+            "Embeds each text (each non-empty line of -f) with the model's tokenizer and pooling.\n"
+            "\n"
+            "options:\n"
+            "  -m, --model PATH        GGUF file or Hugging Face directory (required)\n"
+            "  --pooling KIND          mean | cls | last | max | none (default: the model's)\n"
+            "  --normalize             L2-normalize the vectors\n"
+            "  --no-normalize          do not (default: what the model asks for)\n"
+            "  --prompt-ids \"ID ...\"   embed one sequence of ids exactly as given\n"
+            "  -f, --file PATH         texts, one per line\n"
+            "  --truncate              cut texts longer than the model's context\n"
+            "  --no-special            do not add [CLS]/[SEP]\n"
+            "  --format tsv|json       output format (default tsv: one vector per line)\n"
+            "  -o, --output PATH       write raw little-endian float32 [n][dim] instead\n"
+            "  -t, --threads N         threads (default: all CPUs)\n"
+            "  -b, --batch N           tokens per batch (default 512)\n"
+            "\n"
+            "With --pooling none every token gets a vector: TSV lines are then\n"
+            "'INPUT<TAB>POSITION<TAB>ID<TAB>values...'.\n");
+}
+
+static bool parse_pooling(const char *s, int *out)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } kinds[] = {{"mean", LLM_POOLING_MEAN}, {"cls", LLM_POOLING_CLS},
+                 {"last", LLM_POOLING_LAST}, {"max", LLM_POOLING_MAX},
+                 {"none", LLM_POOLING_NONE}, {"model", LLM_POOLING_MODEL}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(s, kinds[i].name) == 0) {
+            *out = kinds[i].value;
+            return true;
+        }
+    return false;
+}
+
+static const char *pooling_name(int p)
+{
+    switch (p) {
+    case LLM_POOLING_NONE: return "none";
+    case LLM_POOLING_MEAN: return "mean";
+    case LLM_POOLING_CLS: return "cls";
+    case LLM_POOLING_LAST: return "last";
+    case LLM_POOLING_MAX: return "max";
+    default: return "model";
+    }
+}
+
+/* Splits a file into its non-empty lines (trailing \r removed), in place. */
+static char **split_lines(char *buf, size_t *n_out)
+{
+    size_t cap = 64, n = 0;
+    char **lines = malloc(cap * sizeof *lines);
+    char *p = buf;
+    while (lines && *p) {
+        char *nl = strchr(p, '\n');
+        char *end = nl ? nl : p + strlen(p);
+        char *next = nl ? nl + 1 : end;
+        if (end > p && end[-1] == '\r')
+            end--;
+        *end = '\0';
+        if (*p) {
+            if (n == cap) {
+                cap *= 2;
+                char **nb = realloc(lines, cap * sizeof *lines);
+                if (!nb) {
+                    free(lines);
+                    return NULL;
+                }
+                lines = nb;
+            }
+            lines[n++] = p;
+        }
+        p = next;
+    }
+    *n_out = n;
+    return lines;
+}
+
+/* A JSON string literal (RFC 8259 escapes). */
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void print_vector(FILE *f, const float *v, size_t dim, bool json)
+{
+    for (size_t i = 0; i < dim; i++) {
+        if (json)
+            fprintf(f, "%s%.9g", i ? ", " : "[", v[i]);
+        else
+            fprintf(f, "%s%.9g", i ? "\t" : "", v[i]);
+    }
+    fputs(json ? "]" : "\n", f);
+}
+
+typedef struct embed_args {
+    const char *model, *file, *out, *prompt_ids, *format;
+    int pooling, normalize, truncate, add_special;
+    int64_t threads, batch;
+    char **texts;
+    size_t n_texts;
+} embed_args;
+
+static int parse_args(int argc, char **argv, embed_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->pooling = LLM_POOLING_MODEL;
+    a->normalize = -1;
+    a->add_special = 1;
+    a->format = "tsv";
+    a->texts = calloc((size_t)argc + 1, sizeof *a->texts);
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        bool has_val = i + 1 < argc;
+#define NEED_VALUE()                                                                               \
+    do {                                                                                           \
+        if (!has_val)                                                                              \
+            return llm_cli_usage(CMD, "%s needs a value", o);                                      \
+    } while (0)
+        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+            embed_help(stdout);
+            return -1;
+        } else if (strcmp(o, "-m") == 0 || strcmp(o, "--model") == 0) {
+            NEED_VALUE();
+            a->model = argv[++i];
+        } else if (strcmp(o, "-f") == 0 || strcmp(o, "--file") == 0) {
+            NEED_VALUE();
+            a->file = argv[++i];
+        } else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
+            NEED_VALUE();
+            a->out = argv[++i];
+        } else if (strcmp(o, "--prompt-ids") == 0) {
+            NEED_VALUE();
+            a->prompt_ids = argv[++i];
+        } else if (strcmp(o, "--format") == 0) {
+            NEED_VALUE();
+            a->format = argv[++i];
+            if (strcmp(a->format, "tsv") != 0 && strcmp(a->format, "json") != 0)
+                return llm_cli_usage(CMD, "--format must be tsv or json, not '%s'", a->format);
+        } else if (strcmp(o, "--pooling") == 0) {
+            NEED_VALUE();
+            if (!parse_pooling(argv[++i], &a->pooling))
+                return llm_cli_usage(CMD, "--pooling must be mean, cls, last, max or none, not "
+                                          "'%s'", argv[i]);
+        } else if (strcmp(o, "--normalize") == 0) {
+            a->normalize = 1;
+        } else if (strcmp(o, "--no-normalize") == 0) {
+            a->normalize = 0;
+        } else if (strcmp(o, "--truncate") == 0) {
+            a->truncate = 1;
+        } else if (strcmp(o, "--no-special") == 0) {
+            a->add_special = 0;
+        } else if (strcmp(o, "-t") == 0 || strcmp(o, "--threads") == 0) {
+            NEED_VALUE();
+            if (!llm_cli_parse_i64(argv[++i], 1, 1024, &a->threads))
+                return llm_cli_usage(CMD, "bad thread count '%s'", argv[i]);
+        } else if (strcmp(o, "-b") == 0 || strcmp(o, "--batch") == 0) {
+            NEED_VALUE();
+            if (!llm_cli_parse_i64(argv[++i], 1, 1 << 20, &a->batch))
+                return llm_cli_usage(CMD, "bad batch size '%s'", argv[i]);
+        } else if (o[0] == '-' && o[1] != '\0') {
+            return llm_cli_usage(CMD, "unknown option '%s'", o);
+        } else {
+            a->texts[a->n_texts++] = argv[i];
+        }
+#undef NEED_VALUE
+    }
+    if (!a->model)
+        return llm_cli_usage(CMD, "-m MODEL is required");
+    int sources = (a->file != NULL) + (a->prompt_ids != NULL) + (a->n_texts > 0);
+    if (sources != 1)
+        return llm_cli_usage(CMD, "give exactly one input: TEXT..., -f LINES.txt or "
+                                  "--prompt-ids");
+    return 0;
+}
+
+static llm_status open_session(const embed_args *a, llm_model **m, llm_session **s)
+{
+    llm_status st = llm_model_open(a->model, NULL, m);
+    if (st != LLM_OK)
+        return st;
+    llm_session_options so;
+    llm_session_options_init(&so);
+    so.n_threads = (uint32_t)a->threads;
+    so.n_batch = (uint32_t)a->batch;
+    st = llm_session_create(*m, &so, s);
+    if (st != LLM_OK) {
+        llm_model_close(*m);
+        *m = NULL;
+    }
+    return st;
+}
+
+/* Writes rows [n][dim] to the output the arguments chose. */
+static int write_rows(const embed_args *a, const float *rows, size_t n, size_t dim,
+                      const llm_embed_result *res, char **texts)
+{
+    if (a->out) {
+        FILE *f = fopen(a->out, "wb");
+        if (!f || fwrite(rows, sizeof(float), n * dim, f) != n * dim || fclose(f) != 0) {
+            fprintf(stderr, "llm %s: cannot write '%s'\n", CMD, a->out);
+            return 1;
+        }
+        fprintf(stderr, "llm %s: wrote %zu x %zu float32 to %s (pooling %s%s)\n", CMD, n, dim,
+                a->out, pooling_name(res->pooling), res->normalized ? ", normalized" : "");
+        return 0;
+    }
+    if (strcmp(a->format, "json") == 0) {
+        printf("{\"dim\": %zu, \"pooling\": \"%s\", \"normalized\": %s, \"n_tokens\": %llu,\n"
+               " \"embeddings\": [\n",
+               dim, pooling_name(res->pooling), res->normalized ? "true" : "false",
+               (unsigned long long)res->n_tokens);
+        for (size_t i = 0; i < n; i++) {
+            printf("  {");
+            if (texts) {
+                printf("\"text\": ");
+                json_string(stdout, texts[i]);
+                printf(", ");
+            }
+            printf("\"embedding\": ");
+            print_vector(stdout, rows + i * dim, dim, true);
+            printf("}%s\n", i + 1 < n ? "," : "");
+        }
+        printf(" ]}\n");
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        print_vector(stdout, rows + i * dim, dim, false);
+    return 0;
+}
+
+/* Token vectors (pooling none) of one sequence of ids, printed as rows of input `index`. */
+static int emit_tokens(const embed_args *a, llm_session *s, const int32_t *ids, size_t n,
+                       size_t index, size_t dim, FILE *raw, bool *first)
+{
+    llm_embed_options o;
+    llm_embed_options_init(&o);
+    o.pooling = LLM_POOLING_NONE;
+    o.normalize = a->normalize;
+    o.truncate = a->truncate;
+    llm_embed_result res = {.struct_size = sizeof res};
+    float *v = malloc(n * dim * sizeof(float));
+    if (!v)
+        return llm_cli_fail(CMD, LLM_ERR_NOMEM, "token vectors");
+    llm_status st = llm_session_embed_ids(s, ids, n, &o, v, n * dim, &res);
+    if (st != LLM_OK) {
+        free(v);
+        fprintf(stderr, "llm %s: input %zu: %s: %s\n", CMD, index, llm_status_string(st),
+                llm_session_last_error(s));
+        return 1;
+    }
+    n = (size_t)res.n_tokens;
+    if (raw) {
+        fwrite(v, sizeof(float), n * dim, raw);
+    } else if (strcmp(a->format, "json") == 0) {
+        printf("%s  {\"input\": %zu, \"ids\": [", *first ? "" : ",\n", index);
+        for (size_t t = 0; t < n; t++)
+            printf("%s%d", t ? ", " : "", ids[t]);
+        printf("], \"tokens\": [");
+        for (size_t t = 0; t < n; t++) {
+            printf("%s", t ? ", " : "");
+            print_vector(stdout, v + t * dim, dim, true);
+        }
+        printf("]}");
+    } else {
+        for (size_t t = 0; t < n; t++) {
+            printf("%zu\t%zu\t%d\t", index, t, ids[t]);
+            print_vector(stdout, v + t * dim, dim, false);
+        }
+    }
+    *first = false;
+    free(v);
+    return 0;
+}
+
+static int run_embed(const embed_args *a, llm_model *m, llm_session *s, char **texts, size_t n)
+{
+    const size_t dim = llm_model_embedding_dim(m);
+    llm_embed_options o;
+    llm_embed_options_init(&o);
+    o.pooling = a->pooling;
+    o.normalize = a->normalize;
+    o.truncate = a->truncate;
+    o.add_special = a->add_special;
+
+    int32_t *ids = NULL;
+    size_t n_ids = 0;
+    if (a->prompt_ids && !llm_cli_parse_ids(a->prompt_ids, &ids, &n_ids))
+        return llm_cli_usage(CMD, "--prompt-ids: not a list of ids: '%s'", a->prompt_ids);
+
+    /* Pooling none: one row per token of each input. */
+    llm_model_info info = {.struct_size = sizeof info};
+    llm_model_get_info(m, &info);
+    int resolved = a->pooling == LLM_POOLING_MODEL ? info.pooling : a->pooling;
+    if (resolved == LLM_POOLING_NONE && info.family == LLM_FAMILY_ENCODER) {
+        FILE *raw = a->out ? fopen(a->out, "wb") : NULL;
+        if (a->out && !raw) {
+            free(ids);
+            fprintf(stderr, "llm %s: cannot write '%s'\n", CMD, a->out);
+            return 1;
+        }
+        bool json = !raw && strcmp(a->format, "json") == 0, first = true;
+        if (json)
+            printf("{\"dim\": %zu, \"pooling\": \"none\", \"inputs\": [\n", dim);
+        int rc = 0;
+        if (ids) {
+            rc = emit_tokens(a, s, ids, n_ids, 0, dim, raw, &first);
+        } else {
+            const llm_tokenizer *tok = llm_model_tokenizer(m);
+            for (size_t i = 0; i < n && rc == 0; i++) {
+                size_t cnt = 0;
+                uint32_t fl = a->add_special ? LLM_ENCODE_ADD_SPECIAL : 0;
+                llm_tokenizer_encode(tok, texts[i], strlen(texts[i]), fl, NULL, 0, &cnt);
+                int32_t *t = malloc((cnt + 1) * sizeof *t);
+                llm_status st = t ? llm_tokenizer_encode(tok, texts[i], strlen(texts[i]), fl, t,
+                                                         cnt + 1, &cnt)
+                                  : LLM_ERR_NOMEM;
+                rc = st == LLM_OK ? emit_tokens(a, s, t, cnt, i, dim, raw, &first)
+                                  : llm_cli_fail(CMD, st, "tokenizing input %zu", i);
+                free(t);
+            }
+        }
+        if (json)
+            printf("\n]}\n");
+        if (raw && fclose(raw) != 0)
+            rc = llm_cli_fail(CMD, LLM_ERR_IO, "writing %s", a->out);
+        free(ids);
+        return rc;
+    }
+
+    llm_embed_result res = {.struct_size = sizeof res};
+    size_t rows = ids ? 1 : n;
+    float *out = malloc((rows ? rows : 1) * dim * sizeof(float));
+    if (!out) {
+        free(ids);
+        return llm_cli_fail(CMD, LLM_ERR_NOMEM, "allocating %zu embeddings", rows);
+    }
+    llm_status st = ids ? llm_session_embed_ids(s, ids, n_ids, &o, out, dim, &res)
+                        : llm_session_embed(s, (const char *const *)texts, n, &o, out, n * dim,
+                                            &res);
+    free(ids);
+    if (st != LLM_OK) {
+        free(out);
+        fprintf(stderr, "llm %s: %s: %s\n", CMD, llm_status_string(st),
+                llm_session_last_error(s));
+        return 1;
+    }
+    int rc = write_rows(a, out, rows, dim, &res, a->prompt_ids ? NULL : texts);
+    free(out);
+    return rc;
+}
+
+int llm_cmd_embed(int argc, char **argv)
+{
+    embed_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0) {
+        free(a.texts);
+        return rc < 0 ? 0 : rc;
+    }
+    char *buf = NULL;
+    char **lines = NULL;
+    char **texts = a.texts;
+    size_t n = a.n_texts;
+    if (a.file) {
+        size_t len = 0;
+        buf = llm_cli_read_file(a.file, &len);
+        if (!buf) {
+            free(a.texts);
+            fprintf(stderr, "llm %s: cannot read '%s'\n", CMD, a.file);
+            return 1;
+        }
+        lines = split_lines(buf, &n);
+        texts = lines;
+    }
+    llm_model *m = NULL;
+    llm_session *s = NULL;
+    llm_status st = open_session(&a, &m, &s);
+    if (st != LLM_OK)
+        rc = llm_cli_fail(CMD, st, "opening '%s'", a.model);
+    else
+        rc = run_embed(&a, m, s, texts, n);
+    llm_session_destroy(s);
+    llm_model_close(m);
+    free(lines);
+    free(buf);
+    free(a.texts);
+    return rc;
+}
+
+// ------------------------------------------------------------------------------------------------
+// llm bench embed
+// ------------------------------------------------------------------------------------------------
+
+/* FMA peak: every thread runs independent chains of fused multiply-adds (enough to cover the
+ * FMA latency on two pipes) for a fixed time; the rate is the sum over threads. Uses 8-wide AVX2
+ * FMA where the CPU has it, otherwise whatever the compiler makes of 4-wide vectors. */
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+
+#define PEAK_CHAINS 12
+#define PEAK_ITERS 2000000
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static double fma_loop_avx2(uint64_t iters)
+{
+    v8f acc[PEAK_CHAINS];
+    const v8f a = {1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f,
+                   1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f};
+    const v8f b = {1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f};
+    for (int c = 0; c < PEAK_CHAINS; c++)
+        acc[c] = b * (float)c;
+    for (uint64_t i = 0; i < iters; i++)
+        for (int c = 0; c < PEAK_CHAINS; c++)
+            acc[c] = __builtin_ia32_vfmaddps256(acc[c], a, b);
+    float s = 0;
+    for (int c = 0; c < PEAK_CHAINS; c++)
+        for (int j = 0; j < 8; j++)
+            s += acc[c][j];
+    if (s == 12345.0f)
+        fputs("", stderr);
+    return (double)iters * PEAK_CHAINS * 8 * 2;
+}
+#endif
+
+static double fma_loop_generic(uint64_t iters)
+{
+    v4f acc[PEAK_CHAINS];
+    const v4f a = {1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f};
+    const v4f b = {1e-7f, 1e-7f, 1e-7f, 1e-7f};
+    for (int c = 0; c < PEAK_CHAINS; c++)
+        acc[c] = b * (float)c;
+    for (uint64_t i = 0; i < iters; i++)
+        for (int c = 0; c < PEAK_CHAINS; c++)
+            acc[c] = acc[c] * a + b;
+    float s = 0;
+    for (int c = 0; c < PEAK_CHAINS; c++)
+        for (int j = 0; j < 4; j++)
+            s += acc[c][j];
+    if (s == 12345.0f)
+        fputs("", stderr);
+    return (double)iters * PEAK_CHAINS * 4 * 2;
+}
+
+static bool have_avx2_fma(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
+static void *fma_thread(void *arg)
+{
+    double *flops = arg;
+#if defined(__x86_64__) || defined(__i386__)
+    if (have_avx2_fma()) {
+        *flops = fma_loop_avx2(PEAK_ITERS);
+        return NULL;
+    }
+#endif
+    *flops = fma_loop_generic(PEAK_ITERS);
+    return NULL;
+}
+
+/* Measured peak FLOP/s of n_threads threads (best of 3). */
+static double measure_fma_peak(int n_threads)
+{
+    double best = 0;
+    pthread_t th[256];
+    double flops[256];
+    if (n_threads > 256)
+        n_threads = 256;
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = llm_cli_now();
+        for (int i = 0; i < n_threads; i++)
+            pthread_create(&th[i], NULL, fma_thread, &flops[i]);
+        double total = 0;
+        for (int i = 0; i < n_threads; i++) {
+            pthread_join(th[i], NULL);
+            total += flops[i];
+        }
+        double rate = total / (llm_cli_now() - t0);
+        if (rate > best)
+            best = rate;
+    }
+    return best;
+}
+
+static void bench_help(FILE *f)
+{
+    fprintf(f, "usage: llm bench embed -m MODEL -f LINES.txt [-t THREADS] [-b BATCH] "
+               "[--seconds S]\n\n"
+               "Embeds every line of LINES.txt (warm-up pass, then timed passes for at least S\n"
+               "seconds, default 3) and reports sentences/s, tokens/s, the FLOP rate of the\n"
+               "matrix products and attention, and its share of the measured FMA peak.\n");
+}
+
+int llm_bench_embed(int argc, char **argv)
+{
+    const char *model = NULL, *file = NULL;
+    int64_t threads = 0, batch = 0;
+    double seconds = 3.0;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
+            bench_help(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc)
+            return llm_cli_usage("bench embed", "%s needs a value", o);
+        if (strcmp(o, "-m") == 0 || strcmp(o, "--model") == 0)
+            model = argv[++i];
+        else if (strcmp(o, "-f") == 0 || strcmp(o, "--file") == 0)
+            file = argv[++i];
+        else if (strcmp(o, "-t") == 0 || strcmp(o, "--threads") == 0) {
+            if (!llm_cli_parse_i64(argv[++i], 1, 256, &threads))
+                return llm_cli_usage("bench embed", "bad thread count '%s'", argv[i]);
+        } else if (strcmp(o, "-b") == 0 || strcmp(o, "--batch") == 0) {
+            if (!llm_cli_parse_i64(argv[++i], 1, 1 << 20, &batch))
+                return llm_cli_usage("bench embed", "bad batch size '%s'", argv[i]);
+        } else if (strcmp(o, "--seconds") == 0) {
+            if (!llm_cli_parse_f64(argv[++i], &seconds) || seconds < 0)
+                return llm_cli_usage("bench embed", "bad duration '%s'", argv[i]);
+        } else
+            return llm_cli_usage("bench embed", "unknown option '%s'", o);
+    }
+    if (!model || !file)
+        return llm_cli_usage("bench embed", "-m MODEL and -f LINES.txt are required");
+
+    size_t len = 0, n = 0;
+    char *buf = llm_cli_read_file(file, &len);
+    if (!buf) {
+        fprintf(stderr, "llm bench embed: cannot read '%s'\n", file);
+        return 1;
+    }
+    char **lines = split_lines(buf, &n);
+    embed_args a = {.model = model, .threads = threads, .batch = batch};
+    llm_model *m = NULL;
+    llm_session *s = NULL;
+    llm_status st = n ? open_session(&a, &m, &s) : LLM_ERR_INVALID_ARG;
+    if (st != LLM_OK) {
+        free(lines);
+        free(buf);
+        return n ? llm_cli_fail("bench embed", st, "opening '%s'", model)
+                 : llm_cli_usage("bench embed", "'%s' has no lines", file);
+    }
+    llm_model_info info = {.struct_size = sizeof info};
+    llm_model_get_info(m, &info);
+    int64_t nt = 0;
+    llm_session_get_int(s, LLM_PARAM_N_THREADS, &nt);
+    if (nt <= 0)
+        nt = threads > 0 ? threads : 1;
+
+    /* FLOPs of one pass: per layer and token 2·(4E² + 2E·F) for the projections and the FFN,
+     * plus 4·len·E for the scores and the weighted sum of a sequence of len tokens. */
+    const double E = info.n_embd, F = info.n_ff, L = info.n_layer;
+    const llm_tokenizer *tok = llm_model_tokenizer(m);
+    double flops = 0;
+    uint64_t tokens = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t cnt = 0;
+        llm_tokenizer_encode(tok, lines[i], strlen(lines[i]), LLM_ENCODE_ADD_SPECIAL, NULL, 0,
+                             &cnt);
+        if (cnt > info.n_ctx_train)
+            cnt = info.n_ctx_train; /* truncated below */
+        tokens += cnt;
+        flops += L * ((double)cnt * (8 * E * E + 4 * E * F) + 4.0 * (double)cnt * cnt * E);
+    }
+    const size_t dim = llm_model_embedding_dim(m);
+    float *out = malloc(n * dim * sizeof(float));
+    llm_embed_options o;
+    llm_embed_options_init(&o);
+    o.truncate = 1;
+    if (info.pooling == LLM_POOLING_NONE)
+        o.pooling = LLM_POOLING_MEAN;
+    llm_embed_result res = {.struct_size = sizeof res};
+
+    /* warm-up: a few sentences */
+    size_t warm = n < 8 ? n : 8;
+    st = out ? llm_session_embed(s, (const char *const *)lines, warm, &o, out, warm * dim, &res)
+             : LLM_ERR_NOMEM;
+    int passes = 0;
+    double t0 = llm_cli_now(), el = 0;
+    while (st == LLM_OK && (passes == 0 || el < seconds)) {
+        st = llm_session_embed(s, (const char *const *)lines, n, &o, out, n * dim, &res);
+        passes++;
+        el = llm_cli_now() - t0;
+    }
+    int rc = 0;
+    if (st != LLM_OK) {
+        fprintf(stderr, "llm bench embed: %s: %s\n", llm_status_string(st),
+                llm_session_last_error(s));
+        rc = 1;
+    } else {
+        const double peak = measure_fma_peak((int)nt);
+        const double rate = flops * passes / el;
+        printf("model         %s (%s, %u layers, %u wide, %u heads, n_ff %u)\n", model,
+               llm_model_arch_name(m), info.n_layer, info.n_embd, info.n_head, info.n_ff);
+        printf("kernels       %s, %lld threads\n", llm_kernel_isa(), (long long)nt);
+        printf("input         %zu sentences, %llu tokens (%.1f per sentence), %d passes in "
+               "%.2f s\n",
+               n, (unsigned long long)tokens, (double)tokens / n, passes, el);
+        printf("sentences/s   %.1f\n", n * passes / el);
+        printf("tokens/s      %.1f\n", (double)tokens * passes / el);
+        printf("GFLOP/s       %.2f (%.3f GFLOP per pass)\n", rate * 1e-9, flops * 1e-9);
+        printf("FMA peak      %.2f GFLOP/s (%s, %lld threads) -> %.1f%% of peak\n", peak * 1e-9,
+               have_avx2_fma() ? "avx2 fma" : "generic", (long long)nt, 100.0 * rate / peak);
+    }
+    free(out);
+    llm_session_destroy(s);
+    llm_model_close(m);
+    free(lines);
+    free(buf);
+    return rc;
+}
