@@ -3,12 +3,8 @@
 
 #include "arch/arch.h"
 
-/* Weak so the library still links while an architecture is absent from a build. */
-extern const llm_arch_ops llm_arch_bert __attribute__((weak));
-extern const llm_arch_ops llm_arch_t5 __attribute__((weak));
-extern const llm_arch_ops llm_arch_llama __attribute__((weak));
-extern const llm_arch_ops llm_arch_gpt2 __attribute__((weak));
-
+/* Strong references (arch.h): a weak one would not pull an architecture's object file out of the
+ * static copy of the library that internal tests and the `llm` tool link. */
 const llm_arch_ops *llm_arch_find(const char *name)
 {
     static const struct {
