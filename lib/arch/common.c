@@ -74,6 +74,9 @@ llm_compute llm_run_compute(const llm_run *r, void *scratch, size_t bytes)
 
 size_t llm_matmul_scratch_any(int64_t T, int64_t K)
 {
+    /* rounded up to the largest block (256) so that every type's row size is defined and an
+     * upper bound for every smaller K the model uses */
+    K = (K + 255) / 256 * 256;
     size_t best = 0;
     for (uint32_t type = 0; type < LLM_DTYPE_COUNT; type++) {
         if (!llm_dtype_get(type))

@@ -31,7 +31,8 @@ llm_status llm_hp_u32(const llm_gguf *g, const char *arch, const char *key, bool
 llm_status llm_hp_f32(const llm_gguf *g, const char *arch, const char *key, bool required,
                       float *out, llm_error *err);
 
-/* Scratch bytes for matmuls of up to T rows of at most K inputs, whatever the weight type. */
+/* Scratch bytes for matmuls of up to T rows of at most K inputs, whatever the weight type and
+ * whatever K <= the given one. */
 size_t llm_matmul_scratch_any(int64_t T, int64_t K);
 
 /* The compute context for a pass: pool from the run, scratch carved from the run's buffer. */

@@ -31,6 +31,7 @@ int llm_cmd_logits(int argc, char **argv);
 int llm_cmd_embed(int argc, char **argv);
 int llm_cmd_bench(int argc, char **argv);
 int llm_bench_embed(int argc, char **argv); /* `llm bench embed`, in cmd_embed.c */
+int llm_bench_tokenize(int argc, char **argv); /* `llm bench tokenize`, in bench_tokenize.c */
 
 /* Beam search for `llm generate --beams N` on the prompt already fed (beam_cli.c). */
 int llm_cli_beam_generate(llm_session *s, int print_ids);

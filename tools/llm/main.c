@@ -9,7 +9,12 @@
 
 static const llm_cli_cmd commands[] = {
     {"info", llm_cmd_info, "CPU features, selected kernels, library version"},
+    {"bench", llm_cmd_bench, "benchmarks: kernels, tokenize (llm bench --help)"},
     /* subcommands: keep one line each, in the order of `llm --help` */
+    {"generate", llm_cmd_generate, "stream a continuation of a prompt (decoders, T5)"},
+    {"logits", llm_cmd_logits, "write the logits of every prompt position as float32"},
+    {"tokenize", llm_cmd_tokenize, "text to token ids (any tokenizer file, model or directory)"},
+    {"detokenize", llm_cmd_detokenize, "token ids to text"},
     {"embed", llm_cmd_embed, "sentence embeddings or token vectors of texts (encoder models)"},
 };
 

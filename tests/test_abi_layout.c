@@ -1,0 +1,109 @@
+/*
+ * Pins the size and field offsets of every public struct (libfuse test_abi.c). A change here is an
+ * ABI change: only appending fields is allowed, and only together with docs/ABI.md's rules. The
+ * numbers are for LP64 targets (x86-64, aarch64); bindings/python checks its ctypes mirrors
+ * against the same table.
+ */
+#include <check.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <llm/llm.h>
+
+#define PIN_SIZE(type, n) ck_assert_msg(sizeof(type) == (n), #type " is %zu bytes, pinned %d", \
+                                        sizeof(type), (n))
+#define PIN_OFF(type, field, n)                                                                    \
+    ck_assert_msg(offsetof(type, field) == (n), #type "." #field " at %zu, pinned %d",             \
+                  offsetof(type, field), (n))
+
+START_TEST(layout_lp64)
+{
+    if (sizeof(void *) != 8)
+        return;
+    PIN_SIZE(llm_model_options, 56);
+    PIN_OFF(llm_model_options, struct_size, 0);
+    PIN_OFF(llm_model_options, load_mode, 8);
+    PIN_OFF(llm_model_options, verify, 12);
+    PIN_OFF(llm_model_options, max_file_bytes, 16);
+    PIN_OFF(llm_model_options, max_tensor_count, 24);
+    PIN_OFF(llm_model_options, max_kv_count, 32);
+    PIN_OFF(llm_model_options, max_array_length, 40);
+    PIN_OFF(llm_model_options, max_string_length, 48);
+
+    PIN_SIZE(llm_model_info, 72);
+    PIN_OFF(llm_model_info, arch, 8);
+    PIN_OFF(llm_model_info, family, 12);
+    PIN_OFF(llm_model_info, n_vocab, 16);
+    PIN_OFF(llm_model_info, n_embd, 20);
+    PIN_OFF(llm_model_info, n_layer, 24);
+    PIN_OFF(llm_model_info, n_layer_encoder, 28);
+    PIN_OFF(llm_model_info, n_head, 32);
+    PIN_OFF(llm_model_info, n_head_kv, 36);
+    PIN_OFF(llm_model_info, n_ff, 40);
+    PIN_OFF(llm_model_info, n_ctx_train, 44);
+    PIN_OFF(llm_model_info, pooling, 48);
+    PIN_OFF(llm_model_info, weight_type, 52);
+    PIN_OFF(llm_model_info, n_params, 56);
+    PIN_OFF(llm_model_info, weight_bytes, 64);
+
+    PIN_SIZE(llm_session_options, 48);
+    PIN_OFF(llm_session_options, n_ctx, 8);
+    PIN_OFF(llm_session_options, n_threads, 12);
+    PIN_OFF(llm_session_options, n_batch, 16);
+    PIN_OFF(llm_session_options, kv_type, 20);
+    PIN_OFF(llm_session_options, context_policy, 24);
+    PIN_OFF(llm_session_options, parallel_for, 32);
+    PIN_OFF(llm_session_options, parallel_host, 40);
+
+    PIN_SIZE(llm_embed_options, 24);
+    PIN_OFF(llm_embed_options, pooling, 8);
+    PIN_OFF(llm_embed_options, normalize, 12);
+    PIN_OFF(llm_embed_options, truncate, 16);
+    PIN_OFF(llm_embed_options, add_special, 20);
+
+    PIN_SIZE(llm_embed_result, 24);
+    PIN_OFF(llm_embed_result, pooling, 8);
+    PIN_OFF(llm_embed_result, normalized, 12);
+    PIN_OFF(llm_embed_result, n_tokens, 16);
+}
+END_TEST
+
+/* Enum values are pinned too: bindings hard-code them. */
+START_TEST(enum_values)
+{
+    ck_assert_int_eq(LLM_OK, 0);
+    ck_assert_int_eq(LLM_ERR_INVALID_ARG, 1);
+    ck_assert_int_eq(LLM_ERR_NOMEM, 2);
+    ck_assert_int_eq(LLM_ERR_IO, 3);
+    ck_assert_int_eq(LLM_ERR_FORMAT, 4);
+    ck_assert_int_eq(LLM_ERR_UNSUPPORTED, 5);
+    ck_assert_int_eq(LLM_ERR_ABI, 6);
+    ck_assert_int_eq(LLM_ERR_UNKNOWN_PARAM, 7);
+    ck_assert_int_eq(LLM_ERR_STATE, 8);
+    ck_assert_int_eq(LLM_ERR_CANCELLED, 9);
+    ck_assert_int_eq(LLM_ERR_CONTEXT_FULL, 10);
+    ck_assert_int_eq(LLM_ERR_TOO_LONG, 11);
+    ck_assert_int_eq(LLM_ERR_LIMIT, 12);
+    ck_assert_int_eq(LLM_ERR_BUFFER_TOO_SMALL, 13);
+    ck_assert_int_eq(LLM_PARAM_TEMPERATURE, 1);
+    ck_assert_int_eq(LLM_PARAM_IGNORE_EOS, 17);
+    ck_assert_int_eq(LLM_POOLING_MODEL, -1);
+    ck_assert_int_eq(LLM_POOLING_MAX, 4);
+    ck_assert_int_eq(LLM_STOP_CONTEXT_FULL, 5);
+    ck_assert_int_eq(LLM_TOKEN_DECODER_START, 8);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("abi-layout");
+    TCase *tc = tcase_create("structs");
+    tcase_add_test(tc, layout_lp64);
+    tcase_add_test(tc, enum_values);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,415 @@
+/*
+ * `llm generate`: stream a continuation of a prompt to stdout, and `llm logits`: write the logits
+ * of every prompt position. Both use the public API only, the way a host program would.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Beam search printing lives with the encoder-decoder code (beam_cli.c); weak so this file
+ * builds without it. */
+int llm_cli_beam_generate(llm_session *s, int print_ids) __attribute__((weak));
+
+static const char generate_usage[] =
+    "usage: llm generate -m MODEL (-p PROMPT | -f FILE | --prompt-ids \"1 2 3\") [options]\n"
+    "\n"
+    "Streams a continuation of the prompt to stdout. MODEL is a GGUF file or a Hugging Face\n"
+    "directory. -p tokenizes with the model's own special-token rules (a BOS for Llama);\n"
+    "--prompt-ids feeds the ids exactly as given. For a T5 model the prompt is the encoder's\n"
+    "input.\n"
+    "\n"
+    "options:\n"
+    "  -n N                 tokens to generate (default 128)\n"
+    "  --temp T             temperature; 0 = greedy (default 0.8)\n"
+    "  --top-k K            (default 40; 0 = off)\n"
+    "  --top-p P            (default 0.95)\n"
+    "  --min-p P            (default 0.05)\n"
+    "  --typical-p P        (default 1 = off)\n"
+    "  --repeat-penalty R   (default 1 = off)\n"
+    "  --seed S             (default 0)\n"
+    "  --stop STR           stop before this text (repeatable)\n"
+    "  --ignore-eos         keep going past end-of-text tokens\n"
+    "  --beams N            beam search with N beams (prints the best hypothesis)\n"
+    "  -t, --threads N      (default: all CPUs)\n"
+    "  --ctx N              context length (default: min(2048, the model's))\n"
+    "  --kv f32|f16         KV cache type (default f32)\n"
+    "  --preset FILE.yaml   sampling preset; flags given here override it\n"
+    "  --ids                print the generated ids (one line) instead of text\n"
+    "  -v                   print the library's warnings and progress to stderr\n";
+
+static void log_to_stderr(void *user, llm_log_level level, const char *msg)
+{
+    (void)user;
+    fprintf(stderr, "llm: %s: %s\n", level == LLM_LOG_ERROR ? "error"
+                                     : level == LLM_LOG_WARN ? "warning"
+                                                             : "info",
+            msg);
+}
+
+typedef struct print_state {
+    int ids;
+    int first;
+} print_state;
+
+static int on_token(void *user, int32_t id, const char *text, size_t len)
+{
+    print_state *ps = user;
+    if (ps->ids) {
+        if (id >= 0) {
+            printf(ps->first ? "%d" : " %d", id);
+            ps->first = 0;
+        }
+    } else if (len) {
+        fwrite(text, 1, len, stdout);
+        fflush(stdout);
+    }
+    return 0;
+}
+
+typedef struct gen_args {
+    const char *model, *prompt, *file, *prompt_ids, *preset, *kv;
+    int64_t n, top_k, seed, threads, ctx, beams;
+    double temp, top_p, min_p, typical_p, repeat_penalty;
+    int have_n, have_temp, have_top_k, have_top_p, have_min_p, have_typical, have_repeat;
+    int have_seed, ids, ignore_eos, verbose;
+    const char *stops[16];
+    int n_stops;
+} gen_args;
+
+/* Parses argv into a; returns 0, or the exit code of a usage error. */
+static int parse_args(const char *cmd, int argc, char **argv, gen_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->n = 128;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE()                                                                               \
+    do {                                                                                           \
+        if (!v)                                                                                    \
+            return llm_cli_usage(cmd, "%s needs a value", o);                                      \
+        i++;                                                                                       \
+    } while (0)
+#define INT_OPT(flag, field, lo, hi, have)                                                         \
+    if (!strcmp(o, flag)) {                                                                        \
+        NEED_VALUE();                                                                              \
+        if (!llm_cli_parse_i64(v, lo, hi, &a->field))                                              \
+            return llm_cli_usage(cmd, "%s needs an integer in [%lld, %lld], got '%s'", o,          \
+                                 (long long)(lo), (long long)(hi), v);                             \
+        have;                                                                                      \
+        continue;                                                                                  \
+    }
+#define F64_OPT(flag, field, have)                                                                 \
+    if (!strcmp(o, flag)) {                                                                        \
+        NEED_VALUE();                                                                              \
+        if (!llm_cli_parse_f64(v, &a->field))                                                      \
+            return llm_cli_usage(cmd, "%s needs a number, got '%s'", o, v);                        \
+        have = 1;                                                                                  \
+        continue;                                                                                  \
+    }
+        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+            fputs(generate_usage, stdout);
+            exit(0);
+        }
+        if (!strcmp(o, "-m") || !strcmp(o, "--model")) {
+            NEED_VALUE();
+            a->model = v;
+            continue;
+        }
+        if (!strcmp(o, "-p") || !strcmp(o, "--prompt")) {
+            NEED_VALUE();
+            a->prompt = v;
+            continue;
+        }
+        if (!strcmp(o, "-f") || !strcmp(o, "--file")) {
+            NEED_VALUE();
+            a->file = v;
+            continue;
+        }
+        if (!strcmp(o, "--prompt-ids")) {
+            NEED_VALUE();
+            a->prompt_ids = v;
+            continue;
+        }
+        if (!strcmp(o, "--preset")) {
+            NEED_VALUE();
+            a->preset = v;
+            continue;
+        }
+        if (!strcmp(o, "--kv")) {
+            NEED_VALUE();
+            if (strcmp(v, "f32") && strcmp(v, "f16"))
+                return llm_cli_usage(cmd, "--kv takes f32 or f16, got '%s'", v);
+            a->kv = v;
+            continue;
+        }
+        if (!strcmp(o, "--stop")) {
+            NEED_VALUE();
+            if (a->n_stops == 16)
+                return llm_cli_usage(cmd, "at most 16 --stop strings");
+            a->stops[a->n_stops++] = v;
+            continue;
+        }
+        if (!strcmp(o, "--ids")) {
+            a->ids = 1;
+            continue;
+        }
+        if (!strcmp(o, "--ignore-eos")) {
+            a->ignore_eos = 1;
+            continue;
+        }
+        if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) {
+            a->verbose = 1;
+            continue;
+        }
+        INT_OPT("-n", n, 0, 1 << 24, a->have_n = 1)
+        INT_OPT("--top-k", top_k, 0, 1 << 30, a->have_top_k = 1)
+        INT_OPT("--seed", seed, INT64_MIN, INT64_MAX, a->have_seed = 1)
+        INT_OPT("-t", threads, 1, 1024, (void)0)
+        INT_OPT("--threads", threads, 1, 1024, (void)0)
+        INT_OPT("--ctx", ctx, 1, 1 << 24, (void)0)
+        INT_OPT("--beams", beams, 1, 64, (void)0)
+        F64_OPT("--temp", temp, a->have_temp)
+        F64_OPT("--top-p", top_p, a->have_top_p)
+        F64_OPT("--min-p", min_p, a->have_min_p)
+        F64_OPT("--typical-p", typical_p, a->have_typical)
+        F64_OPT("--repeat-penalty", repeat_penalty, a->have_repeat)
+#undef INT_OPT
+#undef F64_OPT
+#undef NEED_VALUE
+        return llm_cli_usage(cmd, "unknown option '%s'", o);
+    }
+    if (!a->model)
+        return llm_cli_usage(cmd, "-m MODEL is required (a GGUF file or a Hugging Face "
+                                  "directory)");
+    int sources = !!a->prompt + !!a->file + !!a->prompt_ids;
+    if (sources != 1)
+        return llm_cli_usage(cmd, "give exactly one of -p PROMPT, -f FILE, --prompt-ids IDS");
+    return 0;
+}
+
+/* Opens the model and a session configured from the arguments. Returns an exit code. */
+static int open_session(const char *cmd, const gen_args *a, llm_model **m, llm_session **s)
+{
+    llm_status st = llm_model_open(a->model, NULL, m);
+    if (st != LLM_OK)
+        return llm_cli_fail(cmd, st, "cannot open model '%s'", a->model);
+    llm_session_options so;
+    llm_session_options_init(&so);
+    so.n_ctx = (uint32_t)a->ctx;
+    so.n_threads = (uint32_t)a->threads;
+    so.kv_type = a->kv && !strcmp(a->kv, "f16") ? LLM_KV_F16 : LLM_KV_F32;
+    st = llm_session_create(*m, &so, s);
+    if (st != LLM_OK)
+        return llm_cli_fail(cmd, st, "cannot create a session");
+    return 0;
+}
+
+static int configure(const char *cmd, llm_session *s, const gen_args *a)
+{
+    llm_status st = LLM_OK;
+    if (a->preset && (st = llm_session_load_preset(s, a->preset)) != LLM_OK)
+        return llm_cli_fail(cmd, st, "preset '%s'", a->preset);
+    if (!a->preset || a->have_n)
+        st = llm_session_set_int(s, LLM_PARAM_MAX_TOKENS, a->n);
+    if (st == LLM_OK && a->have_temp)
+        st = llm_session_set_float(s, LLM_PARAM_TEMPERATURE, a->temp);
+    if (st == LLM_OK && a->have_top_k)
+        st = llm_session_set_int(s, LLM_PARAM_TOP_K, a->top_k);
+    if (st == LLM_OK && a->have_top_p)
+        st = llm_session_set_float(s, LLM_PARAM_TOP_P, a->top_p);
+    if (st == LLM_OK && a->have_min_p)
+        st = llm_session_set_float(s, LLM_PARAM_MIN_P, a->min_p);
+    if (st == LLM_OK && a->have_typical)
+        st = llm_session_set_float(s, LLM_PARAM_TYPICAL_P, a->typical_p);
+    if (st == LLM_OK && a->have_repeat)
+        st = llm_session_set_float(s, LLM_PARAM_REPEAT_PENALTY, a->repeat_penalty);
+    if (st == LLM_OK && a->have_seed)
+        st = llm_session_set_int(s, LLM_PARAM_SEED, a->seed);
+    if (st == LLM_OK && a->ignore_eos)
+        st = llm_session_set_int(s, LLM_PARAM_IGNORE_EOS, 1);
+    if (st == LLM_OK && a->beams)
+        st = llm_session_set_int(s, LLM_PARAM_NUM_BEAMS, a->beams);
+    for (int i = 0; st == LLM_OK && i < a->n_stops; i++)
+        st = llm_session_add_stop(s, a->stops[i]);
+    if (st != LLM_OK)
+        return llm_cli_fail(cmd, st, "invalid generation setting");
+    return 0;
+}
+
+/* Feeds the prompt: ids as given, or text tokenized with the model's special-token rules. */
+static int feed(const char *cmd, llm_session *s, const llm_model *m, const gen_args *a)
+{
+    int32_t *ids = NULL;
+    size_t n = 0;
+    llm_status st;
+    if (a->prompt_ids) {
+        if (!llm_cli_parse_ids(a->prompt_ids, &ids, &n) || n == 0)
+            return llm_cli_usage(cmd, "--prompt-ids takes space-separated token ids, got '%s'",
+                                 a->prompt_ids);
+    } else {
+        size_t len = 0;
+        char *text = NULL;
+        if (a->file) {
+            text = llm_cli_read_file(a->file, &len);
+            if (!text) {
+                fprintf(stderr, "llm %s: cannot read prompt file '%s'\n", cmd, a->file);
+                return 1;
+            }
+        }
+        const char *src = text ? text : a->prompt;
+        len = text ? len : strlen(src);
+        const llm_tokenizer *tok = llm_model_tokenizer(m);
+        st = llm_tokenizer_encode(tok, src, len, LLM_ENCODE_ADD_SPECIAL, NULL, 0, &n);
+        ids = malloc((n ? n : 1) * sizeof *ids);
+        if (ids)
+            st = llm_tokenizer_encode(tok, src, len, LLM_ENCODE_ADD_SPECIAL, ids, n, &n);
+        free(text);
+        if (!ids || st != LLM_OK) {
+            free(ids);
+            return llm_cli_fail(cmd, st, "cannot tokenize the prompt");
+        }
+        if (n == 0) {
+            free(ids);
+            return llm_cli_usage(cmd, "the prompt has no tokens");
+        }
+    }
+    st = llm_session_feed_prompt(s, ids, n, NULL);
+    free(ids);
+    if (st != LLM_OK)
+        return llm_cli_fail(cmd, st, "cannot evaluate the prompt");
+    return 0;
+}
+
+int llm_cmd_generate(int argc, char **argv)
+{
+    const char *cmd = "generate";
+    gen_args a;
+    int rc = parse_args(cmd, argc, argv, &a);
+    if (rc)
+        return rc;
+    llm_set_logger(log_to_stderr, NULL, a.verbose ? LLM_LOG_INFO : LLM_LOG_WARN);
+    llm_model *m = NULL;
+    llm_session *s = NULL;
+    rc = open_session(cmd, &a, &m, &s);
+    if (!rc)
+        rc = configure(cmd, s, &a);
+    if (!rc)
+        rc = feed(cmd, s, m, &a);
+    if (!rc && a.beams > 1) {
+        if (!llm_cli_beam_generate) {
+            fprintf(stderr, "llm %s: this build has no beam search\n", cmd);
+            rc = 1;
+        } else {
+            rc = llm_cli_beam_generate(s, a.ids);
+        }
+    } else if (!rc) {
+        print_state ps = {a.ids, 1};
+        llm_status st = llm_session_generate(s, on_token, &ps);
+        putchar('\n');
+        if (st != LLM_OK)
+            rc = llm_cli_fail(cmd, st, "generation stopped");
+    }
+    llm_session_destroy(s);
+    llm_model_close(m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* llm logits                                                                                     */
+/* ---------------------------------------------------------------------------------------------- */
+
+static const char logits_usage[] =
+    "usage: llm logits -m MODEL --prompt-ids \"1 2 3\" -o OUT.f32 [-t N] [--ctx N]\n"
+    "\n"
+    "Evaluates the ids exactly as given and writes the logits of every position as\n"
+    "little-endian float32 [n_tokens][n_vocab].\n";
+
+int llm_cmd_logits(int argc, char **argv)
+{
+    const char *cmd = "logits";
+    const char *model = NULL, *ids_arg = NULL, *out = NULL;
+    int64_t threads = 0, ctx = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+            fputs(logits_usage, stdout);
+            return 0;
+        }
+        if (!v)
+            return llm_cli_usage(cmd, "%s needs a value", o);
+        i++;
+        if (!strcmp(o, "-m"))
+            model = v;
+        else if (!strcmp(o, "--prompt-ids"))
+            ids_arg = v;
+        else if (!strcmp(o, "-o"))
+            out = v;
+        else if ((!strcmp(o, "-t") || !strcmp(o, "--threads")) &&
+                 llm_cli_parse_i64(v, 1, 1024, &threads))
+            continue;
+        else if (!strcmp(o, "--ctx") && llm_cli_parse_i64(v, 1, 1 << 24, &ctx))
+            continue;
+        else
+            return llm_cli_usage(cmd, "unknown option or bad value '%s %s'", o, v);
+    }
+    if (!model || !ids_arg || !out)
+        return llm_cli_usage(cmd, "-m, --prompt-ids and -o are required");
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (!llm_cli_parse_ids(ids_arg, &ids, &n) || n == 0)
+        return llm_cli_usage(cmd, "--prompt-ids takes space-separated token ids");
+    llm_model *m = NULL;
+    llm_session *s = NULL;
+    float *logits = NULL;
+    int rc = 0;
+    llm_status st = llm_model_open(model, NULL, &m);
+    if (st != LLM_OK) {
+        rc = llm_cli_fail(cmd, st, "cannot open model '%s'", model);
+        goto done;
+    }
+    llm_session_options so;
+    llm_session_options_init(&so);
+    so.n_threads = (uint32_t)threads;
+    so.n_ctx = ctx ? (uint32_t)ctx : 0;
+    if (!ctx) {
+        llm_model_info mi = {.struct_size = sizeof mi};
+        llm_model_get_info(m, &mi);
+        if (n > mi.n_ctx_train)
+            so.n_ctx = (uint32_t)n;
+    }
+    st = llm_session_create(m, &so, &s);
+    if (st != LLM_OK) {
+        rc = llm_cli_fail(cmd, st, "cannot create a session");
+        goto done;
+    }
+    llm_model_info info = {.struct_size = sizeof info};
+    llm_model_get_info(m, &info);
+    size_t V = info.n_vocab;
+    logits = malloc(n * V * sizeof *logits);
+    if (!logits) {
+        fprintf(stderr, "llm %s: out of memory\n", cmd);
+        rc = 1;
+        goto done;
+    }
+    st = llm_session_feed(s, ids, n, logits, n * V);
+    if (st != LLM_OK) {
+        rc = llm_cli_fail(cmd, st, "cannot evaluate the ids");
+        goto done;
+    }
+    FILE *f = fopen(out, "wb");
+    if (!f || fwrite(logits, sizeof *logits, n * V, f) != n * V || fclose(f) != 0) {
+        fprintf(stderr, "llm %s: cannot write '%s'\n", cmd, out);
+        rc = 1;
+        goto done;
+    }
+    fprintf(stderr, "wrote %zu x %zu logits to %s\n", n, V, out);
+done:
+    free(ids);
+    free(logits);
+    llm_session_destroy(s);
+    llm_model_close(m);
+    return rc;
+}
