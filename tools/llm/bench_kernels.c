@@ -1,0 +1,333 @@
+/*
+ * `llm bench kernels [-t N] [--quick]`: speed of the matrix products against what the machine can
+ * do. It measures two hardware limits first:
+ *   - stream bandwidth: a triad a = b + s·c over three 64 MiB arrays (bytes read + written);
+ *   - FMA peak: independent chains of 8-lane fused multiply-adds kept in registers;
+ *   - int8-dot peak: the cheapest exact AVX2 int8 dot sequence (vpmaddubsw, vpmaddwd, vpaddd)
+ *     kept in registers, counted as 2 ops per multiply-accumulate;
+ * then reports, per weight type and shape, matrix×vector in GB/s of weights streamed (ratio to
+ * the triad) and matrix×matrix (64 tokens) in GFLOP/s (ratio to the FMA peak for float weights,
+ * to the int8-dot peak for quantized ones), at 1 thread and at N threads.
+ *
+ * Shapes: GPT-2 small (768×768, 3072×768, and 8192 rows of the 50257×768 output matrix) and
+ * TinyLlama-like (2048×2048, 5632×2048). Only the TinyLlama matrices exceed a 32 MiB L3 in f32,
+ * so smaller shapes can read from cache and beat the DRAM triad.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "bench_kernels.h"
+#include "common/alloc.h"
+#include "common/dtype.h"
+#include "kernels/kernels.h"
+#include "kernels/ops.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252ull;
+
+static float frand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+// ------------------------------------------------------------------------------------------------
+// hardware limits
+
+typedef struct triad_job {
+    float *a, *b, *c;
+    size_t n;
+    uint32_t parts;
+} triad_job;
+
+static void triad_part(void *ctx, uint32_t i)
+{
+    triad_job *j = ctx;
+    const size_t lo = j->n * i / j->parts, hi = j->n * (i + 1) / j->parts;
+    for (size_t k = lo; k < hi; k++)
+        j->a[k] = j->b[k] + 3.0f * j->c[k];
+}
+
+static double stream_gbs(llm_pool *pool)
+{
+    const size_t n = (size_t)16 << 20; /* 64 MiB per array */
+    triad_job j = {llm_aligned_alloc(n * 4), llm_aligned_alloc(n * 4), llm_aligned_alloc(n * 4), n,
+                   llm_pool_threads(pool)};
+    if (!j.a || !j.b || !j.c)
+        return 0.0;
+    for (size_t k = 0; k < n; k++) {
+        j.a[k] = 0.0f;
+        j.b[k] = 1.0f;
+        j.c[k] = 2.0f;
+    }
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        const double t0 = now();
+        llm_pool_run(pool, triad_part, &j, j.parts);
+        const double dt = now() - t0;
+        if (dt < best)
+            best = dt;
+    }
+    llm_aligned_free(j.a);
+    llm_aligned_free(j.b);
+    llm_aligned_free(j.c);
+    return 3.0 * (double)n * 4.0 / best * 1e-9;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) static float fma_loop(long iters)
+{
+    __m256 a[10];
+#pragma GCC unroll 10
+    for (int i = 0; i < 10; i++)
+        a[i] = _mm256_set1_ps((float)i);
+    const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-6f);
+    for (long it = 0; it < iters; it++) {
+#pragma GCC unroll 10
+        for (int i = 0; i < 10; i++)
+            a[i] = _mm256_fmadd_ps(a[i], m, c);
+    }
+    __m256 s = a[0];
+    for (int i = 1; i < 10; i++)
+        s = _mm256_add_ps(s, a[i]);
+    float out[8];
+    _mm256_storeu_ps(out, s);
+    return out[0];
+}
+
+__attribute__((target("avx2"))) static int int8_loop(long iters)
+{
+    __m256i acc[6], u = _mm256_set1_epi8(3), s = _mm256_set1_epi8(-2);
+    const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 6
+    for (int i = 0; i < 6; i++)
+        acc[i] = _mm256_setzero_si256();
+    for (long it = 0; it < iters; it++) {
+        __asm__ volatile("" : "+x"(u), "+x"(s)); /* keep the products inside the loop */
+#pragma GCC unroll 6
+        for (int i = 0; i < 6; i++)
+            acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), ones));
+    }
+    __m256i t = acc[0];
+    for (int i = 1; i < 6; i++)
+        t = _mm256_add_epi32(t, acc[i]);
+    return _mm256_extract_epi32(t, 0);
+}
+#endif
+
+typedef struct peak_job {
+    int kind;
+    long iters;
+    volatile float sink;
+} peak_job;
+
+static void peak_part(void *ctx, uint32_t i)
+{
+    peak_job *j = ctx;
+    (void)i;
+#if defined(__x86_64__)
+    if (j->kind == 0)
+        j->sink = fma_loop(j->iters);
+    else
+        j->sink = (float)int8_loop(j->iters);
+#else
+    (void)j;
+#endif
+}
+
+/* GFLOP/s (kind 0) or int8 GOP/s (kind 1) of `threads` cores; 0 where not measured */
+static double peak(llm_pool *pool, int kind)
+{
+#if defined(__x86_64__)
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+        return 0.0;
+    peak_job j = {kind, 20000000, 0.0f};
+    const uint32_t parts = llm_pool_threads(pool);
+    double best = 1e30;
+    for (int rep = 0; rep < 3; rep++) {
+        const double t0 = now();
+        llm_pool_run(pool, peak_part, &j, parts);
+        const double dt = now() - t0;
+        if (dt < best)
+            best = dt;
+    }
+    /* fma: 10 chains × 8 lanes × 2 flops; int8: 6 chains × 32 MACs × 2 ops */
+    const double per_iter = kind == 0 ? 160.0 : 384.0;
+    return per_iter * (double)j.iters * parts / best * 1e-9;
+#else
+    (void)pool;
+    (void)kind;
+    return 0.0;
+#endif
+}
+
+// ------------------------------------------------------------------------------------------------
+// products
+
+static void make_weights(uint32_t type, uint8_t *w, int64_t N, int64_t K)
+{
+    const llm_dtype_traits *tr = llm_dtype_get(type);
+    const size_t rb = (size_t)llm_dtype_row_bytes(type, (uint64_t)K);
+    float *f = malloc((size_t)K * sizeof(float));
+    for (int64_t n = 0; n < N; n++) {
+        uint8_t *row = w + (size_t)n * rb;
+        for (int64_t k = 0; k < K; k++)
+            f[k] = frand() * 0.05f;
+        if (llm_quantize_row(type, f, row, K))
+            continue;
+        for (size_t i = 0; i < rb; i++)
+            row[i] = (uint8_t)(frand() * 127.0f + 128.0f);
+        for (int64_t b = 0; b < K / tr->block_size; b++) {
+            uint8_t *blk = row + (size_t)b * tr->type_size;
+            const uint16_t d = llm_f32_to_f16(0.001f);
+            const size_t at = type == LLM_DTYPE_Q6_K ? 208 : 0;
+            memcpy(blk + at, &d, 2);
+            if (type != LLM_DTYPE_Q6_K)
+                memcpy(blk + 2, &d, 2);
+        }
+    }
+    free(f);
+}
+
+typedef struct shape {
+    const char *name;
+    int64_t N, K;
+} shape;
+
+static const shape shapes[] = {
+    {"gpt2 768x768", 768, 768},
+    {"gpt2 3072x768", 3072, 768},
+    {"gpt2 lm_head 8192x768", 8192, 768},
+    {"llama 2048x2048", 2048, 2048},
+    {"llama 5632x2048", 5632, 2048},
+};
+
+static const uint32_t types[] = {LLM_DTYPE_F32,  LLM_DTYPE_F16,  LLM_DTYPE_BF16, LLM_DTYPE_Q8_0,
+                                 LLM_DTYPE_Q4_0, LLM_DTYPE_Q4_1, LLM_DTYPE_Q5_0, LLM_DTYPE_Q5_1,
+                                 LLM_DTYPE_Q4_K, LLM_DTYPE_Q5_K, LLM_DTYPE_Q6_K};
+
+/* seconds per call, best of a few runs of at least `budget` seconds each */
+static double time_matmul(const llm_compute *c, float *Y, const float *X, const llm_weight *w,
+                          int64_t T, double budget)
+{
+    llm_op_matmul(c, Y, X, w, NULL, T); /* warm up */
+    double best = 1e30;
+    for (int rep = 0; rep < 3; rep++) {
+        int calls = 0;
+        const double t0 = now();
+        double dt;
+        do {
+            llm_op_matmul(c, Y, X, w, NULL, T);
+            calls++;
+            dt = now() - t0;
+        } while (dt < budget);
+        if (dt / calls < best)
+            best = dt / calls;
+    }
+    return best;
+}
+
+int llm_bench_kernels(int argc, char **argv)
+{
+    uint32_t threads = 2;
+    int quick = 0;
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--threads") == 0) && i + 1 < argc) {
+            const long v = strtol(argv[++i], NULL, 10);
+            if (v < 1 || v > 256) {
+                fprintf(stderr, "llm bench kernels: -t wants 1..256\n");
+                return 2;
+            }
+            threads = (uint32_t)v;
+        } else if (strcmp(argv[i], "--quick") == 0) {
+            quick = 1;
+        } else {
+            fprintf(stderr, "usage: llm bench kernels [-t N] [--quick]\n");
+            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+        }
+    }
+    const uint32_t tcounts[2] = {1, threads};
+    const int n_tc = threads > 1 ? 2 : 1;
+    const double budget = quick ? 0.02 : 0.15;
+    const int64_t Tm = 64; /* tokens of the matrix×matrix runs */
+
+    printf("kernels: %s   cpu: %s\n", llm_kernel_isa(), llm_cpu_features());
+    double bw[2] = {0, 0}, fpeak[2] = {0, 0}, ipeak[2] = {0, 0};
+    llm_pool *pools[2] = {NULL, NULL};
+    for (int ti = 0; ti < n_tc; ti++) {
+        pools[ti] = llm_pool_create(tcounts[ti], NULL, NULL);
+        bw[ti] = stream_gbs(pools[ti]);
+        fpeak[ti] = peak(pools[ti], 0);
+        ipeak[ti] = peak(pools[ti], 1);
+        printf("limits @%u thread%s: stream triad %.1f GB/s, FMA peak %.1f GFLOP/s, "
+               "int8-dot peak %.1f GOP/s\n", tcounts[ti], tcounts[ti] > 1 ? "s" : "", bw[ti],
+               fpeak[ti], ipeak[ti]);
+    }
+    printf("\n%-24s %-5s %3s %10s %7s %12s %7s\n", "shape (N x K)", "type", "thr", "mv GB/s",
+           "/triad", "mm GFLOP/s", "/peak");
+
+    int64_t maxN = 0, maxK = 0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        maxN = shapes[s].N > maxN ? shapes[s].N : maxN;
+        maxK = shapes[s].K > maxK ? shapes[s].K : maxK;
+    }
+    float *X = llm_aligned_alloc((size_t)(Tm * maxK) * sizeof(float));
+    float *Y = llm_aligned_alloc((size_t)(Tm * maxN) * sizeof(float));
+    const size_t scratch_bytes = llm_op_matmul_scratch(LLM_DTYPE_Q8_K, Tm, maxK) + 4096 +
+                                 (size_t)(Tm * maxK) * 2;
+    void *scratch = llm_aligned_alloc(scratch_bytes);
+    if (!X || !Y || !scratch) {
+        fprintf(stderr, "llm bench kernels: out of memory\n");
+        return 1;
+    }
+    for (int64_t i = 0; i < Tm * maxK; i++)
+        X[i] = frand();
+
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        for (size_t ty = 0; ty < sizeof types / sizeof types[0]; ty++) {
+            const uint32_t type = types[ty];
+            const int64_t N = shapes[s].N, K = shapes[s].K;
+            const size_t bytes = (size_t)llm_dtype_row_bytes(type, (uint64_t)K) * (size_t)N;
+            uint8_t *W = llm_aligned_alloc(bytes);
+            if (W == NULL)
+                continue;
+            make_weights(type, W, N, K);
+            llm_weight w = {W, type, N, K};
+            const int quant = llm_gemm_act_type(type) != LLM_DTYPE_F32;
+            for (int ti = 0; ti < n_tc; ti++) {
+                llm_compute c = {pools[ti], scratch, scratch_bytes};
+                const double tv = time_matmul(&c, Y, X, &w, 1, budget);
+                const double tm = time_matmul(&c, Y, X, &w, Tm, budget);
+                const double gbs = (double)bytes / tv * 1e-9;
+                const double gflops = 2.0 * (double)Tm * (double)N * (double)K / tm * 1e-9;
+                const double pk = quant ? ipeak[ti] : fpeak[ti];
+                printf("%-24s %-5s %3u %10.1f %6.0f%% %12.1f %6.0f%%\n", shapes[s].name,
+                       llm_dtype_get(type)->name, tcounts[ti], gbs, 100.0 * gbs / bw[ti], gflops,
+                       pk > 0 ? 100.0 * gflops / pk : 0.0);
+            }
+            llm_aligned_free(W);
+        }
+    }
+    llm_aligned_free(X);
+    llm_aligned_free(Y);
+    llm_aligned_free(scratch);
+    for (int ti = 0; ti < n_tc; ti++)
+        llm_pool_destroy(pools[ti]);
+    return 0;
+}
