@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "model/model.h"
@@ -515,6 +516,109 @@ START_TEST(test_hparams)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Packed encoding and the encoder-only t5encoder layout                                          */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Encodes the ids and text inputs of a model as two packed sequences in one call; each must
+ * match its golden encoder output (sequences attend only to themselves, positions restart). */
+static void check_packed(llm_model *m, const char *model_key)
+{
+    char name[96];
+    golden_case a, b;
+    snprintf(name, sizeof name, "%s.ids", model_key);
+    load_case(name, &a);
+    snprintf(name, sizeof name, "%s.text", model_key);
+    load_case(name, &b);
+    size_t E = m->hp.n_embd, n = a.n_ids + b.n_ids;
+    int32_t *ids = malloc(n * sizeof *ids);
+    memcpy(ids, a.ids, a.n_ids * sizeof *ids);
+    memcpy(ids + a.n_ids, b.ids, b.n_ids * sizeof *ids);
+    uint32_t seq[3] = {0, (uint32_t)a.n_ids, (uint32_t)n};
+    float *hidden = calloc(n * E, sizeof(float));
+    test_run t;
+    run_init(&t, m, 128, 16, 2, LLM_KV_F32);
+    llm_error err = {0};
+    ck_assert_msg(m->ops->encode(&t.r, ids, seq, 2, hidden, &err) == LLM_OK, "%s", err.msg);
+    double ea = llm_test_rel_err(hidden, a.enc, a.n_ids * E);
+    double eb = llm_test_rel_err(hidden + a.n_ids * E, b.enc, b.n_ids * E);
+    ck_assert_msg(ea <= a.tol && eb <= b.tol, "%s packed: errors %.3e, %.3e", model_key, ea, eb);
+    run_free(&t);
+    free(hidden);
+    free(ids);
+    free_case(&a);
+    free_case(&b);
+}
+
+START_TEST(test_packed_encode)
+{
+    static const char *const keys[] = {"t5-tiny-relu-f32", "t5-tiny-gated-q8_0"};
+    char rel[128];
+    snprintf(rel, sizeof rel, "golden/models/%s.gguf", keys[_i]);
+    llm_model *m = open_model(llm_test_path(rel));
+    check_packed(m, keys[_i]);
+    llm_model_close(m);
+}
+END_TEST
+
+/* A t5encoder GGUF (llama.cpp's encoder-only T5) made from the golden T5: the encoder tensors and
+ * the keys under "t5encoder.". It must load as an encoder and give the golden encoder output. */
+START_TEST(test_t5encoder)
+{
+    llm_error err = {0};
+    llm_gguf *src = NULL, *g = NULL;
+    ck_assert(llm_gguf_open(llm_test_path("golden/models/t5-tiny-gated-f32.gguf"), NULL, &src,
+                            &err) == LLM_OK);
+    ck_assert(llm_gguf_create(&g, &err) == LLM_OK);
+    const char *arch = "t5encoder";
+    ck_assert(llm_gguf_set_str(g, "general.architecture", arch, strlen(arch), &err) == LLM_OK);
+    for (uint64_t i = 0; i < llm_gguf_n_kv(src); i++) {
+        const char *k = llm_gguf_key(src, i);
+        if (strncmp(k, "t5.", 3) == 0) { /* renamed: copy, then move the value to the new key */
+            char nk[128];
+            snprintf(nk, sizeof nk, "t5encoder.%s", k + 3);
+            uint32_t u;
+            float f;
+            if (llm_gguf_get_u32(src, k, &u))
+                ck_assert(llm_gguf_set_u32(g, nk, u, &err) == LLM_OK);
+            else if (llm_gguf_get_f32(src, k, &f))
+                ck_assert(llm_gguf_set_f32(g, nk, f, &err) == LLM_OK);
+        } else if (strcmp(k, "general.architecture") != 0) {
+            ck_assert(llm_gguf_copy_kv(g, src, i, &err) == LLM_OK);
+        }
+    }
+    for (uint64_t i = 0; i < llm_gguf_n_tensors(src); i++) {
+        const llm_gguf_tensor *t = llm_gguf_tensor_at(src, i);
+        if (strncmp(t->name, "dec.", 4) == 0 || strcmp(t->name, "output.weight") == 0)
+            continue;
+        ck_assert(llm_gguf_add_tensor(g, t->name, t->type, t->n_dims, t->ne, t->data, &err) ==
+                  LLM_OK);
+    }
+    char path[] = "/tmp/llm-t5encoder-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    ck_assert_msg(llm_gguf_write(g, path, &err) == LLM_OK, "%s", err.msg);
+    llm_gguf_close(g);
+    llm_gguf_close(src);
+
+    llm_model *m = open_model(path);
+    unlink(path);
+    ck_assert_int_eq(m->hp.family, LLM_FAMILY_ENCODER);
+    ck_assert_uint_eq(m->hp.n_layer_enc, 2);
+    check_packed(m, "t5-tiny-gated-f32");
+    /* the decoder is refused with a message */
+    test_run t;
+    memset(&t, 0, sizeof t);
+    t.r.m = m;
+    int32_t tok = 0;
+    float lg[4];
+    ck_assert_int_eq(m->ops->decode(&t.r, &tok, 1, 0, lg, false, &err), LLM_ERR_STATE);
+    ck_assert_msg(strstr(err.msg, "t5encoder") != NULL, "%s", err.msg);
+    llm_model_close(m);
+}
+END_TEST
+
 static Suite *t5_suite(void)
 {
     Suite *s = suite_create("t5");
@@ -533,6 +637,8 @@ static Suite *t5_suite(void)
     tc = tcase_create("model");
     tcase_add_test(tc, test_hparams);
     tcase_add_test(tc, test_errors);
+    tcase_add_loop_test(tc, test_packed_encode, 0, 2);
+    tcase_add_test(tc, test_t5encoder);
     suite_add_tcase(s, tc);
     return s;
 }
