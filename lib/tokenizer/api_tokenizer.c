@@ -1,0 +1,335 @@
+/*
+ * Public tokenizer entry points (llm_tokenizer_*, llm_detokenizer_*): argument checks, the
+ * caller-buffer protocol (NULL buffer = size query, LLM_ERR_BUFFER_TOO_SMALL with the size
+ * needed), and turning internal errors into llm_last_error(). The work happens in the other
+ * files of lib/tokenizer/.
+ */
+#include <llm/llm.h>
+
+#include <string.h>
+
+#include "common/alloc.h"
+#include "common/error.h"
+#include "tokenizer/tok_internal.h"
+#include "tokenizer/tokenizer.h"
+
+llm_status llm_tokenizer_open(const char *path, llm_tokenizer **out)
+{
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return llm_fail(LLM_ERR_INVALID_ARG, "llm_tokenizer_open: %s is NULL",
+                        !path ? "path" : "out");
+    llm_error err;
+    llm_error_clear(&err);
+    llm_status st = llm_tokenizer_open_path(path, out, &err);
+    if (st != LLM_OK)
+        return llm_error_publish(&err);
+    return LLM_OK;
+}
+
+void llm_tokenizer_close(llm_tokenizer *tok)
+{
+    llm_tokenizer_free(tok);
+}
+
+llm_status llm_tokenizer_encode_alloc(const struct llm_tokenizer *t, const char *text, size_t len,
+                                      uint32_t flags, int32_t **ids, uint32_t **offsets,
+                                      size_t *n, llm_error *err)
+{
+    llm_tok_out o = {0};
+    llm_status st = llm_tok_encode(t, text ? text : "", text ? len : 0, flags, &o, err);
+    if (st != LLM_OK) {
+        llm_tok_out_free(&o);
+        return st;
+    }
+    *ids = o.ids;
+    *n = o.n;
+    if (offsets)
+        *offsets = o.offs;
+    else
+        llm_mem_free(o.offs);
+    return LLM_OK;
+}
+
+static llm_status encode_common(const llm_tokenizer *tok, const char *text, size_t len,
+                                uint32_t flags, int32_t *ids, uint32_t *offsets, size_t cap,
+                                size_t *n_out, const char *fn)
+{
+    if (n_out)
+        *n_out = 0;
+    if (!tok || !n_out || (!text && len > 0))
+        return llm_fail(LLM_ERR_INVALID_ARG, "%s: %s is NULL", fn,
+                        !tok ? "tok" : !n_out ? "n_out" : "text");
+    if (flags & ~(uint32_t)(LLM_ENCODE_ADD_SPECIAL | LLM_ENCODE_PARSE_SPECIAL))
+        return llm_fail(LLM_ERR_INVALID_ARG, "%s: unknown flags 0x%x", fn, (unsigned)flags);
+    llm_error err;
+    llm_error_clear(&err);
+    llm_tok_out o = {0};
+    llm_status st = llm_tok_encode(tok, text ? text : "", text ? len : 0, flags, &o, &err);
+    if (st != LLM_OK) {
+        llm_tok_out_free(&o);
+        return llm_error_publish(&err);
+    }
+    *n_out = o.n;
+    if (ids) {
+        size_t k = o.n < cap ? o.n : cap;
+        if (k) {
+            memcpy(ids, o.ids, k * sizeof *ids);
+            if (offsets)
+                memcpy(offsets, o.offs, 2 * k * sizeof *offsets);
+        }
+        if (cap < o.n) {
+            llm_tok_out_free(&o);
+            return llm_fail(LLM_ERR_BUFFER_TOO_SMALL, "%s: %zu ids needed, room for %zu", fn,
+                            *n_out, cap);
+        }
+    }
+    llm_tok_out_free(&o);
+    return LLM_OK;
+}
+
+llm_status llm_tokenizer_encode(const llm_tokenizer *tok, const char *text, size_t len,
+                                uint32_t flags, int32_t *ids, size_t cap, size_t *n_out)
+{
+    return encode_common(tok, text, len, flags, ids, NULL, cap, n_out, "llm_tokenizer_encode");
+}
+
+llm_status llm_tokenizer_encode_offsets(const llm_tokenizer *tok, const char *text, size_t len,
+                                        uint32_t flags, int32_t *ids, uint32_t *offsets,
+                                        size_t cap, size_t *n_out)
+{
+    if (ids && !offsets)
+        return llm_fail(LLM_ERR_INVALID_ARG, "llm_tokenizer_encode_offsets: offsets is NULL");
+    return encode_common(tok, text, len, flags, ids, offsets, cap, n_out,
+                         "llm_tokenizer_encode_offsets");
+}
+
+/* Appends src[0..n) to out, replacing invalid UTF-8 by U+FFFD. With `hold`, a valid but
+ * incomplete sequence at the end is not written; *used gets the bytes consumed. */
+static llm_status append_lossy(llm_tok_bytes *out, const char *src, size_t n, bool hold,
+                               size_t *used)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = (uint8_t)src[i];
+        if (c < 0x80) {
+            size_t j = i;
+            while (j < n && (uint8_t)src[j] < 0x80)
+                j++;
+            LLM_TRY(llm_tok_bytes_append(out, src + i, j - i));
+            i = j;
+            continue;
+        }
+        size_t l = llm_tok_utf8_valid_len(src + i, n - i);
+        if (l) {
+            LLM_TRY(llm_tok_bytes_append(out, src + i, l));
+            i += l;
+            continue;
+        }
+        if (hold) {
+            /* Is it a valid prefix cut short by the end of the data? */
+            size_t need = llm_tok_utf8_len(c);
+            if (need > 1 && n - i < need) {
+                bool prefix = true;
+                for (size_t k = i + 1; k < n; k++)
+                    prefix = prefix && ((uint8_t)src[k] & 0xC0) == 0x80;
+                char tmp[4] = {src[i], (char)0x80, (char)0x80, (char)0x80};
+                for (size_t k = i + 1; k < n; k++)
+                    tmp[k - i] = src[k];
+                if (prefix && llm_tok_utf8_valid_len(tmp, need) == need)
+                    break;
+            }
+        }
+        LLM_TRY(llm_tok_bytes_append(out, "\xEF\xBF\xBD", 3));
+        i++;
+    }
+    *used = i;
+    return LLM_OK;
+}
+
+static llm_status write_out(const llm_tok_bytes *b, char *buf, size_t cap, size_t *len_out,
+                            const char *fn)
+{
+    if (len_out)
+        *len_out = b->n;
+    if (!buf)
+        return LLM_OK;
+    if (cap < b->n)
+        return llm_fail(LLM_ERR_BUFFER_TOO_SMALL, "%s: %zu bytes needed, room for %zu", fn, b->n,
+                        cap);
+    if (b->n)
+        memcpy(buf, b->p, b->n);
+    if (cap > b->n)
+        buf[b->n] = '\0';
+    return LLM_OK;
+}
+
+llm_status llm_tokenizer_decode(const llm_tokenizer *tok, const int32_t *ids, size_t n,
+                                uint32_t flags, char *buf, size_t cap, size_t *len_out)
+{
+    if (len_out)
+        *len_out = 0;
+    if (!tok || !len_out || (!ids && n > 0))
+        return llm_fail(LLM_ERR_INVALID_ARG, "llm_tokenizer_decode: %s is NULL",
+                        !tok ? "tok" : !len_out ? "len_out" : "ids");
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || (size_t)ids[i] >= tok->n_vocab)
+            return llm_fail(LLM_ERR_INVALID_ARG,
+                            "llm_tokenizer_decode: ids[%zu] = %d is out of range [0, %zu)", i,
+                            ids[i], tok->n_vocab);
+    }
+    llm_tok_bytes raw = {0}, clean = {0};
+    llm_status st = LLM_OK;
+    for (size_t i = 0; i < n && st == LLM_OK; i++)
+        st = llm_tok_decode_piece(tok, ids[i], raw.n == 0, flags, &raw);
+    size_t used = 0;
+    if (st == LLM_OK)
+        st = llm_tok_bytes_append(&clean, "", 0);
+    if (st == LLM_OK)
+        st = append_lossy(&clean, raw.p ? raw.p : "", raw.n, false, &used);
+    if (st == LLM_OK)
+        st = write_out(&clean, buf, cap, len_out, "llm_tokenizer_decode");
+    else
+        st = llm_fail(st, "llm_tokenizer_decode: out of memory");
+    llm_mem_free(raw.p);
+    llm_mem_free(clean.p);
+    return st;
+}
+
+size_t llm_tokenizer_vocab_size(const llm_tokenizer *tok)
+{
+    return tok ? tok->n_vocab : 0;
+}
+
+llm_tokenizer_kind llm_tokenizer_get_kind(const llm_tokenizer *tok)
+{
+    return tok ? (llm_tokenizer_kind)tok->kind : LLM_TOKENIZER_NONE;
+}
+
+int32_t llm_tokenizer_special(const llm_tokenizer *tok, llm_special_token which)
+{
+    if (!tok || (int)which < 0 || (size_t)which >= sizeof tok->special / sizeof tok->special[0])
+        return -1;
+    return tok->special[which];
+}
+
+const char *llm_tokenizer_piece(const llm_tokenizer *tok, int32_t id, size_t *len)
+{
+    if (len)
+        *len = 0;
+    if (!tok || id < 0 || (size_t)id >= tok->n_vocab)
+        return NULL;
+    if (len)
+        *len = tok->piece_len[id];
+    return tok->pieces[id];
+}
+
+int32_t llm_tokenizer_piece_to_id(const llm_tokenizer *tok, const char *piece, size_t len)
+{
+    if (!tok || (!piece && len > 0))
+        return -1;
+    return llm_tok_find(tok, piece ? piece : "", len);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Streaming detokenizer                                                                          */
+
+struct llm_detokenizer {
+    const llm_tokenizer *tok;
+    uint32_t flags;
+    bool started;       /* some text was produced already (first-piece rules done) */
+    char pending[8];    /* bytes of an incomplete UTF-8 sequence */
+    size_t n_pending;
+};
+
+llm_status llm_detokenizer_create(const llm_tokenizer *tok, uint32_t flags, llm_detokenizer **out)
+{
+    if (out)
+        *out = NULL;
+    if (!tok || !out)
+        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_create: %s is NULL",
+                        !tok ? "tok" : "out");
+    if (flags & ~(uint32_t)LLM_DECODE_SKIP_SPECIAL)
+        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_create: unknown flags 0x%x",
+                        (unsigned)flags);
+    llm_detokenizer *d = llm_calloc(1, sizeof *d);
+    if (!d)
+        return llm_fail(LLM_ERR_NOMEM, "llm_detokenizer_create: out of memory");
+    d->tok = tok;
+    d->flags = flags;
+    *out = d;
+    return LLM_OK;
+}
+
+llm_status llm_detokenizer_push(llm_detokenizer *d, int32_t id, char *buf, size_t cap,
+                                size_t *len_out)
+{
+    if (len_out)
+        *len_out = 0;
+    if (!d || !len_out)
+        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_push: %s is NULL",
+                        !d ? "d" : "len_out");
+    if (id < 0 || (size_t)id >= d->tok->n_vocab)
+        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_push: id %d is out of range [0, %zu)",
+                        id, d->tok->n_vocab);
+    llm_tok_bytes raw = {0}, clean = {0};
+    llm_status st = llm_tok_bytes_append(&raw, d->pending, d->n_pending);
+    size_t before = raw.n;
+    if (st == LLM_OK)
+        st = llm_tok_decode_piece(d->tok, id, !d->started, d->flags, &raw);
+    bool produced = raw.n > before;
+    size_t used = 0;
+    if (st == LLM_OK)
+        st = llm_tok_bytes_append(&clean, "", 0);
+    if (st == LLM_OK)
+        st = append_lossy(&clean, raw.p, raw.n, true, &used);
+    if (st != LLM_OK) {
+        st = llm_fail(st, "llm_detokenizer_push: out of memory");
+    } else {
+        st = write_out(&clean, buf, cap, len_out, "llm_detokenizer_push");
+        if (st == LLM_OK && (buf || clean.n == 0)) {
+            /* Consumed: keep the held-back tail. */
+            size_t rest = raw.n - used;
+            if (rest > sizeof d->pending)
+                rest = sizeof d->pending;
+            memcpy(d->pending, raw.p + used, rest);
+            d->n_pending = rest;
+            if (produced)
+                d->started = true;
+        }
+    }
+    llm_mem_free(raw.p);
+    llm_mem_free(clean.p);
+    return st;
+}
+
+llm_status llm_detokenizer_flush(llm_detokenizer *d, char *buf, size_t cap, size_t *len_out)
+{
+    if (len_out)
+        *len_out = 0;
+    if (!d || !len_out)
+        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_flush: %s is NULL",
+                        !d ? "d" : "len_out");
+    llm_tok_bytes clean = {0};
+    size_t used = 0;
+    llm_status st = llm_tok_bytes_append(&clean, "", 0);
+    if (st == LLM_OK)
+        st = append_lossy(&clean, d->pending, d->n_pending, false, &used);
+    if (st != LLM_OK) {
+        st = llm_fail(st, "llm_detokenizer_flush: out of memory");
+    } else {
+        st = write_out(&clean, buf, cap, len_out, "llm_detokenizer_flush");
+        if (st == LLM_OK && (buf || clean.n == 0)) {
+            d->n_pending = 0;
+            d->started = false;
+        }
+    }
+    llm_mem_free(clean.p);
+    return st;
+}
+
+void llm_detokenizer_destroy(llm_detokenizer *d)
+{
+    llm_mem_free(d);
+}

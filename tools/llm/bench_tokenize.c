@@ -1,0 +1,78 @@
+/*
+ * `llm bench tokenize -m PATH -f FILE [-r REPEAT]`: single-threaded tokenizer throughput, in MB of
+ * input per second and tokens per second. The whole file is encoded as one text, as a server
+ * would encode a long document; the best of the repetitions is reported.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int llm_bench_tokenize(int argc, char **argv)
+{
+    const char *model = NULL, *file = NULL;
+    int64_t repeat = 5;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("usage: llm bench tokenize -m PATH -f FILE [-r REPEAT]\n\n"
+                   "Encodes FILE REPEAT times (default 5) on one thread and reports the best\n"
+                   "MB/s and tokens/s.\n");
+            return 0;
+        } else if (strcmp(a, "-m") == 0 && i + 1 < argc) {
+            model = argv[++i];
+        } else if (strcmp(a, "-f") == 0 && i + 1 < argc) {
+            file = argv[++i];
+        } else if (strcmp(a, "-r") == 0 && i + 1 < argc) {
+            if (!llm_cli_parse_i64(argv[++i], 1, 1000000, &repeat))
+                return llm_cli_usage("bench tokenize", "bad repeat count '%s'", argv[i]);
+        } else {
+            return llm_cli_usage("bench tokenize", "unexpected argument '%s'", a);
+        }
+    }
+    if (!model || !file)
+        return llm_cli_usage("bench tokenize", "-m PATH and -f FILE are required");
+    size_t len = 0;
+    char *text = llm_cli_read_file(file, &len);
+    if (!text) {
+        fprintf(stderr, "llm bench tokenize: cannot read '%s'\n", file);
+        return 1;
+    }
+    llm_tokenizer *tok = NULL;
+    llm_status st = llm_tokenizer_open(model, &tok);
+    if (st != LLM_OK) {
+        free(text);
+        return llm_cli_fail("bench tokenize", st, "cannot open tokenizer '%s'", model);
+    }
+    size_t n = 0;
+    st = llm_tokenizer_encode(tok, text, len, 0, NULL, 0, &n);
+    int32_t *ids = st == LLM_OK ? malloc((n ? n : 1) * sizeof *ids) : NULL;
+    double best = 1e30;
+    for (int64_t r = 0; st == LLM_OK && ids && r < repeat; r++) {
+        double t0 = llm_cli_now();
+        st = llm_tokenizer_encode(tok, text, len, 0, ids, n, &n);
+        double dt = llm_cli_now() - t0;
+        if (dt < best)
+            best = dt;
+    }
+    int rc = 0;
+    if (st != LLM_OK) {
+        rc = llm_cli_fail("bench tokenize", st, "encoding failed");
+    } else if (!ids) {
+        rc = 1;
+    } else {
+        if (best <= 0)
+            best = 1e-9;
+        printf("tokenizer   %s\n", model);
+        printf("input       %s (%zu bytes)\n", file, len);
+        printf("tokens      %zu\n", n);
+        printf("time        %.3f ms (best of %lld)\n", best * 1e3, (long long)repeat);
+        printf("throughput  %.2f MB/s, %.0f tokens/s (1 thread)\n", (double)len / best / 1e6,
+               (double)n / best);
+    }
+    free(ids);
+    free(text);
+    llm_tokenizer_close(tok);
+    return rc;
+}
