@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/dtype.h"
 #include "model/model.h"
 #include "session/kv_cache.h"
 #include "session/session.h"
@@ -619,6 +620,177 @@ START_TEST(test_t5encoder)
 }
 END_TEST
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Shapes the golden models do not cover: unequal stacks, narrow attention, tied embeddings       */
+/* ---------------------------------------------------------------------------------------------- */
+
+static uint64_t rng = 0x243F6A8885A308D3ull;
+
+static float rnd(void) /* roughly N(0, 1): sum of uniforms */
+{
+    float acc = 0;
+    for (int i = 0; i < 4; i++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        acc += (float)((rng >> 11) * (1.0 / 9007199254740992.0)) - 0.5f;
+    }
+    return acc * 1.7320508f;
+}
+
+static void put(llm_gguf *g, const char *name, uint64_t cols, uint64_t rows, float mean, float sd,
+                const float *values)
+{
+    llm_error err = {0};
+    size_t n = (size_t)(cols * rows);
+    float *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = values ? values[i] : mean + sd * rnd();
+    uint64_t ne[2] = {cols, rows};
+    ck_assert_msg(llm_gguf_add_tensor(g, name, LLM_DTYPE_F32, rows > 1 ? 2 : 1, ne, v, &err) ==
+                      LLM_OK,
+                  "%s: %s", name, err.msg);
+    free(v);
+}
+
+/* A random T5: n_enc encoder and n_dec decoder blocks, d_model 64, 4 heads of d_kv 8 (attention
+ * width 32), d_ff 96, gated, the golden tokenizer (vocab 1536). output: 0 = tied (no
+ * output.weight), 1 = an output.weight equal to token_embd · d_model^-0.5. */
+static void write_t5(const char *path, uint32_t n_enc, uint32_t n_dec, int output)
+{
+    const uint32_t E = 64, H = 4, DK = 8, F = 96, inner = H * DK;
+    llm_error err = {0};
+    llm_gguf *src = NULL, *g = NULL;
+    ck_assert(llm_gguf_open(llm_test_path("golden/models/t5-tiny-gated-f32.gguf"), NULL, &src,
+                            &err) == LLM_OK);
+    ck_assert(llm_gguf_create(&g, &err) == LLM_OK);
+    for (uint64_t i = 0; i < llm_gguf_n_kv(src); i++)
+        if (strncmp(llm_gguf_key(src, i), "t5.", 3) != 0)
+            ck_assert(llm_gguf_copy_kv(g, src, i, &err) == LLM_OK);
+    ck_assert(llm_gguf_set_u32(g, "t5.embedding_length", E, &err) == LLM_OK);
+    ck_assert(llm_gguf_set_u32(g, "t5.feed_forward_length", F, &err) == LLM_OK);
+    ck_assert(llm_gguf_set_u32(g, "t5.block_count", n_enc, &err) == LLM_OK);
+    ck_assert(llm_gguf_set_u32(g, "t5.decoder_block_count", n_dec, &err) == LLM_OK);
+    ck_assert(llm_gguf_set_u32(g, "t5.attention.head_count", H, &err) == LLM_OK);
+    ck_assert(llm_gguf_set_u32(g, "t5.attention.key_length", DK, &err) == LLM_OK);
+    ck_assert(llm_gguf_set_u32(g, "t5.attention.value_length", DK, &err) == LLM_OK);
+    ck_assert(llm_gguf_set_u32(g, "t5.attention.relative_buckets_count", 16, &err) == LLM_OK);
+    ck_assert(llm_gguf_set_u32(g, "t5.decoder_start_token_id", 0, &err) == LLM_OK);
+    rng = 0x243F6A8885A308D3ull; /* both output variants get the same weights */
+    const llm_gguf_tensor *te = llm_gguf_find_tensor(src, "token_embd.weight");
+    uint64_t V = te->ne[1];
+    float *emb = calloc(V * E, sizeof *emb);
+    for (uint64_t i = 0; i < V * E; i++)
+        emb[i] = 0.5f * rnd();
+    put(g, "token_embd.weight", E, V, 0, 0, emb);
+    if (output == 1) {
+        for (uint64_t i = 0; i < V * E; i++)
+            emb[i] *= 0.125f; /* 64^-0.5 */
+        put(g, "output.weight", E, V, 0, 0, emb);
+    }
+    free(emb);
+    put(g, "enc.output_norm.weight", E, 1, 1, 0.1f, NULL);
+    put(g, "dec.output_norm.weight", E, 1, 1, 0.1f, NULL);
+    char t[96];
+    for (int dec = 0; dec <= 1; dec++) {
+        const char *st = dec ? "dec" : "enc";
+        for (uint32_t l = 0; l < (dec ? n_dec : n_enc); l++) {
+#define NAME(x) (snprintf(t, sizeof t, "%s.blk.%u." x, st, l), t)
+            put(g, NAME("attn_norm.weight"), E, 1, 1, 0.1f, NULL);
+            if (l == 0)
+                put(g, NAME("attn_rel_b.weight"), H, 16, 0, 0.5f, NULL);
+            put(g, NAME("attn_q.weight"), E, inner, 0, 0.1f, NULL);
+            put(g, NAME("attn_k.weight"), E, inner, 0, 0.1f, NULL);
+            put(g, NAME("attn_v.weight"), E, inner, 0, 0.1f, NULL);
+            put(g, NAME("attn_o.weight"), inner, E, 0, 0.1f, NULL);
+            if (dec) {
+                put(g, NAME("cross_attn_norm.weight"), E, 1, 1, 0.1f, NULL);
+                put(g, NAME("cross_attn_q.weight"), E, inner, 0, 0.1f, NULL);
+                put(g, NAME("cross_attn_k.weight"), E, inner, 0, 0.1f, NULL);
+                put(g, NAME("cross_attn_v.weight"), E, inner, 0, 0.1f, NULL);
+                put(g, NAME("cross_attn_o.weight"), inner, E, 0, 0.1f, NULL);
+            }
+            put(g, NAME("ffn_norm.weight"), E, 1, 1, 0.1f, NULL);
+            put(g, NAME("ffn_gate.weight"), E, F, 0, 0.1f, NULL);
+            put(g, NAME("ffn_up.weight"), E, F, 0, 0.1f, NULL);
+            put(g, NAME("ffn_down.weight"), F, E, 0, 0.1f, NULL);
+#undef NAME
+        }
+    }
+    ck_assert_msg(llm_gguf_write(g, path, &err) == LLM_OK, "%s", err.msg);
+    llm_gguf_close(g);
+    llm_gguf_close(src);
+}
+
+/* Encodes `in` and decodes `dec` one token at a time; logits (n_dec, V). */
+static void run_shape(llm_model *m, const int32_t *in, size_t n_in, const int32_t *dec,
+                      size_t n_dec, uint32_t threads, float *logits, float *batch)
+{
+    test_run t;
+    run_init(&t, m, 64, 8, threads, LLM_KV_F32);
+    encode(&t, in, n_in, NULL);
+    size_t V = m->hp.n_vocab;
+    for (size_t k = 0; k < n_dec; k++)
+        decode(&t, &dec[k], 1, (uint32_t)k, logits + k * V, false);
+    for (size_t k0 = 0; k0 < n_dec; k0 += 8) {
+        uint32_t n = (uint32_t)(n_dec - k0 < 8 ? n_dec - k0 : 8);
+        decode(&t, &dec[k0], n, (uint32_t)k0, batch + k0 * V, true);
+    }
+    run_free(&t);
+}
+
+START_TEST(test_shapes)
+{
+    static const int32_t in[] = {3, 1313, 29, 7, 40, 342, 695, 122, 40, 1273, 12, 350, 1};
+    static const int32_t dec[] = {0, 242, 332, 645, 429, 353, 488, 645, 429, 609, 108, 557};
+    const size_t n_in = sizeof in / sizeof in[0], n_dec = sizeof dec / sizeof dec[0];
+    char tied_path[] = "/tmp/llm-t5-tied-XXXXXX", untied_path[] = "/tmp/llm-t5-untied-XXXXXX";
+    int fd = mkstemp(tied_path);
+    close(fd);
+    fd = mkstemp(untied_path);
+    close(fd);
+    write_t5(tied_path, 2, 3, 0);
+    write_t5(untied_path, 2, 3, 1);
+    llm_model *tied = open_model(tied_path), *untied = open_model(untied_path);
+    unlink(tied_path);
+    unlink(untied_path);
+    ck_assert_uint_eq(tied->hp.n_layer_enc, 2);
+    ck_assert_uint_eq(tied->hp.n_layer, 3);
+    ck_assert_uint_eq(tied->hp.head_dim, 8);
+    ck_assert_uint_eq(tied->hp.rel_buckets, 16);
+    ck_assert(tied->hp.tied_embeddings);
+    ck_assert(!untied->hp.tied_embeddings);
+    size_t V = tied->hp.n_vocab;
+    float *a = malloc(n_dec * V * sizeof(float)), *ab = malloc(n_dec * V * sizeof(float));
+    float *b = malloc(n_dec * V * sizeof(float)), *bb = malloc(n_dec * V * sizeof(float));
+    float *c = malloc(n_dec * V * sizeof(float)), *cb = malloc(n_dec * V * sizeof(float));
+    run_shape(tied, in, n_in, dec, n_dec, 1, a, ab);
+    run_shape(untied, in, n_in, dec, n_dec, 1, b, bb);
+    run_shape(tied, in, n_in, dec, n_dec, 2, c, cb);
+    /* tied: the d_model^-0.5 rescale is the same as a pre-scaled lm_head */
+    double e = llm_test_rel_err(a, b, n_dec * V);
+    ck_assert_msg(e < 1e-5, "tied vs pre-scaled lm_head: %.3e", e);
+    /* batched decoding matches token-by-token decoding; threads do not change a bit */
+    e = llm_test_rel_err(ab, a, n_dec * V);
+    ck_assert_msg(e < 1e-5, "batched vs incremental decoding: %.3e", e);
+    ck_assert(memcmp(a, c, n_dec * V * sizeof(float)) == 0);
+    ck_assert(memcmp(ab, cb, n_dec * V * sizeof(float)) == 0);
+    /* the logits are not degenerate */
+    double mx = 0;
+    for (size_t i = 0; i < n_dec * V; i++)
+        mx = fmax(mx, fabs(a[i]));
+    ck_assert(mx > 1e-3);
+    free(a);
+    free(ab);
+    free(b);
+    free(bb);
+    free(c);
+    free(cb);
+    llm_model_close(tied);
+    llm_model_close(untied);
+}
+END_TEST
+
 static Suite *t5_suite(void)
 {
     Suite *s = suite_create("t5");
@@ -639,6 +811,7 @@ static Suite *t5_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_loop_test(tc, test_packed_encode, 0, 2);
     tcase_add_test(tc, test_t5encoder);
+    tcase_add_test(tc, test_shapes);
     suite_add_tcase(s, tc);
     return s;
 }
