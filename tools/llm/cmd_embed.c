@@ -429,47 +429,48 @@ int llm_cmd_embed(int argc, char **argv)
 typedef float v8f __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
 
+static volatile float peak_sink;
+
+
+/* Twelve named accumulators (not an array) so that they stay in registers. */
 #define PEAK_CHAINS 12
-#define PEAK_ITERS 2000000
+#define PEAK_ITERS 4000000
+#define PEAK_ALL(STEP)                                                                             \
+    STEP(c0); STEP(c1); STEP(c2); STEP(c3); STEP(c4); STEP(c5);                                    \
+    STEP(c6); STEP(c7); STEP(c8); STEP(c9); STEP(c10); STEP(c11)
 
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2,fma"))) static double fma_loop_avx2(uint64_t iters)
 {
-    v8f acc[PEAK_CHAINS];
     const v8f a = {1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f,
                    1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f};
     const v8f b = {1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f, 1e-7f};
-    for (int c = 0; c < PEAK_CHAINS; c++)
-        acc[c] = b * (float)c;
-    for (uint64_t i = 0; i < iters; i++)
-        for (int c = 0; c < PEAK_CHAINS; c++)
-            acc[c] = __builtin_ia32_vfmaddps256(acc[c], a, b);
-    float s = 0;
-    for (int c = 0; c < PEAK_CHAINS; c++)
-        for (int j = 0; j < 8; j++)
-            s += acc[c][j];
-    if (s == 12345.0f)
-        fputs("", stderr);
+    v8f c0 = b, c1 = b, c2 = b, c3 = b, c4 = b, c5 = b, c6 = b, c7 = b, c8 = b, c9 = b,
+        c10 = b, c11 = b;
+#define FMA8(x) x = __builtin_ia32_vfmaddps256(x, a, b)
+    for (uint64_t i = 0; i < iters; i++) {
+        PEAK_ALL(FMA8);
+    }
+#undef FMA8
+    v8f t = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11;
+    peak_sink = t[0] + t[7];
     return (double)iters * PEAK_CHAINS * 8 * 2;
 }
 #endif
 
 static double fma_loop_generic(uint64_t iters)
 {
-    v4f acc[PEAK_CHAINS];
     const v4f a = {1.0000001f, 1.0000001f, 1.0000001f, 1.0000001f};
     const v4f b = {1e-7f, 1e-7f, 1e-7f, 1e-7f};
-    for (int c = 0; c < PEAK_CHAINS; c++)
-        acc[c] = b * (float)c;
-    for (uint64_t i = 0; i < iters; i++)
-        for (int c = 0; c < PEAK_CHAINS; c++)
-            acc[c] = acc[c] * a + b;
-    float s = 0;
-    for (int c = 0; c < PEAK_CHAINS; c++)
-        for (int j = 0; j < 4; j++)
-            s += acc[c][j];
-    if (s == 12345.0f)
-        fputs("", stderr);
+    v4f c0 = b, c1 = b, c2 = b, c3 = b, c4 = b, c5 = b, c6 = b, c7 = b, c8 = b, c9 = b,
+        c10 = b, c11 = b;
+#define MAD4(x) x = x * a + b
+    for (uint64_t i = 0; i < iters; i++) {
+        PEAK_ALL(MAD4);
+    }
+#undef MAD4
+    v4f t = c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11;
+    peak_sink = t[0] + t[3];
     return (double)iters * PEAK_CHAINS * 4 * 2;
 }
 
