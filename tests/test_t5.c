@@ -726,23 +726,30 @@ static void write_t5(const char *path, uint32_t n_enc, uint32_t n_dec, int outpu
 static void run_shape(llm_model *m, const int32_t *in, size_t n_in, const int32_t *dec,
                       size_t n_dec, uint32_t threads, float *logits, float *batch)
 {
+    /* batches of 5, then of 40: several attention query blocks in one call */
     test_run t;
-    run_init(&t, m, 64, 8, threads, LLM_KV_F32);
+    run_init(&t, m, 64, 40, threads, LLM_KV_F32);
     encode(&t, in, n_in, NULL);
     size_t V = m->hp.n_vocab;
     for (size_t k = 0; k < n_dec; k++)
         decode(&t, &dec[k], 1, (uint32_t)k, logits + k * V, false);
-    for (size_t k0 = 0; k0 < n_dec; k0 += 8) {
-        uint32_t n = (uint32_t)(n_dec - k0 < 8 ? n_dec - k0 : 8);
+    for (size_t k0 = 0; k0 < n_dec; k0 += 5) {
+        uint32_t n = (uint32_t)(n_dec - k0 < 5 ? n_dec - k0 : 5);
         decode(&t, &dec[k0], n, (uint32_t)k0, batch + k0 * V, true);
     }
+    double e = llm_test_rel_err(batch, logits, n_dec * V);
+    ck_assert_msg(e < 1e-5, "batches of 5 vs incremental decoding: %.3e", e);
+    decode(&t, dec, (uint32_t)n_dec, 0, batch, true);
     run_free(&t);
 }
 
 START_TEST(test_shapes)
 {
     static const int32_t in[] = {3, 1313, 29, 7, 40, 342, 695, 122, 40, 1273, 12, 350, 1};
-    static const int32_t dec[] = {0, 242, 332, 645, 429, 353, 488, 645, 429, 609, 108, 557};
+    int32_t dec[40];
+    dec[0] = 0;
+    for (int i = 1; i < 40; i++)
+        dec[i] = 3 + (int32_t)((i * 7919u) % 1500u);
     const size_t n_in = sizeof in / sizeof in[0], n_dec = sizeof dec / sizeof dec[0];
     char tied_path[] = "/tmp/llm-t5-tied-XXXXXX", untied_path[] = "/tmp/llm-t5-untied-XXXXXX";
     int fd = mkstemp(tied_path);
