@@ -8,6 +8,7 @@
  *  - pooling: CLS/LAST/MAX/MEAN overrides agree with the golden token vectors.
  *  - batch:   100 texts embedded at once equal the same texts embedded one by one.
  *  - errors:  pooling none, too long texts (and truncation), small buffers, decoders.
+ *  - t5:      the embedding calls on the encoder of an encoder-decoder model.
  *  - hf:      a Hugging Face / sentence-transformers directory written from a golden GGUF
  *             (config.json, vocab.txt, model.safetensors, modules.json, 1_Pooling, 2_Normalize)
  *             embeds exactly as the GGUF does, with its pooling and normalization.
@@ -562,6 +563,55 @@ END_TEST
 
 
 /* ---------------------------------------------------------------------------------------------- */
+/* the encoder of an encoder-decoder model                                                        */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* T5's encoder through the embedding calls: token vectors equal the golden encoder output and
+ * the default pooling (mean, as sentence-T5) averages them. */
+START_TEST(test_t5_encoder_embeddings)
+{
+    load_manifest();
+    json_t *cases = json_object_get(manifest, "cases"), *c = NULL;
+    for (size_t i = 0; i < json_array_size(cases); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(cases, i), "name")),
+                   "t5-tiny-relu-f32.ids") == 0)
+            c = json_array_get(cases, i);
+    ck_assert(c != NULL);
+    char *rel = model_rel(c);
+    llm_model *m = open_model(rel);
+    free(rel);
+    llm_session *s = new_session(m, 2, 0);
+    size_t n = 0, gn = 0;
+    int32_t *ids = case_ids(c, &n);
+    float *g = golden_output(c, "encoder", &gn);
+    const size_t E = llm_model_embedding_dim(m);
+    ck_assert_uint_eq(gn, n * E);
+    float *tok = malloc(gn * sizeof(float)), mean[64], want[64];
+    llm_embed_options o;
+    embed_opts(&o, LLM_POOLING_NONE, -1);
+    ck_assert_msg(llm_session_embed_ids(s, ids, n, &o, tok, gn, NULL) == LLM_OK, "%s",
+                  llm_session_last_error(s));
+    double err = llm_test_rel_err(tok, g, gn);
+    ck_assert_msg(err <= case_tolerance(c), "t5 encoder: rel err %.3g", err);
+    embed_opts(&o, LLM_POOLING_MODEL, 0);
+    llm_embed_result res = {.struct_size = sizeof res};
+    ck_assert_int_eq(llm_session_embed_ids(s, ids, n, &o, mean, E, &res), LLM_OK);
+    ck_assert_int_eq(res.pooling, LLM_POOLING_MEAN);
+    for (size_t i = 0; i < E; i++) {
+        double sum = 0;
+        for (size_t t = 0; t < n; t++)
+            sum += g[t * E + i];
+        want[i] = (float)(sum / n);
+    }
+    err = llm_test_rel_err(mean, want, E);
+    ck_assert_msg(err <= case_tolerance(c), "t5 mean pooling: rel err %.3g", err);
+    free(tok), free(g), free(ids);
+    llm_session_destroy(s);
+    llm_model_close(m);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------- */
 /* Hugging Face directory                                                                         */
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -837,6 +887,10 @@ static Suite *bert_suite(void)
     tcase_add_test(tc, test_pooling_none_is_state);
     tcase_add_test(tc, test_too_long_and_truncate);
     tcase_add_test(tc, test_decoder_is_unsupported);
+    suite_add_tcase(su, tc);
+
+    tc = tcase_create("t5");
+    tcase_add_test(tc, test_t5_encoder_embeddings);
     suite_add_tcase(su, tc);
 
 #if LLM_TEST_BERT_HF
