@@ -114,6 +114,12 @@ START_TEST(test_malformed)
     memset(bad, 0xff, 8);
     ck_assert_int_eq(open_mem(bad, 16, NULL, &e), LLM_ERR_LIMIT);
 
+    /* Regression (fuzzer): a header without tensors is a valid, empty file. */
+    size_t en;
+    void *empty = make_raw("{}      ", 0, &en);
+    ck_assert_int_eq(open_mem(empty, en, NULL, &e), LLM_OK);
+    free(empty);
+
     expect("[1, 2]", 0, LLM_ERR_FORMAT, "not a JSON object");
     expect("{\"a\": ", 0, LLM_ERR_FORMAT, "JSON header");
     expect("{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, "

@@ -286,8 +286,9 @@ static llm_status parse_file(llm_safetensors *st, uint64_t fi, const uint8_t *ba
          * the files read before this one. */
         st->tensors[st->n_tensors++] = t;
     }
-    qsort(st->tensors + first, (size_t)(st->n_tensors - first), sizeof st->tensors[0],
-          cmp_offset);
+    if (st->n_tensors > first)
+        qsort(st->tensors + first, (size_t)(st->n_tensors - first), sizeof st->tensors[0],
+              cmp_offset);
     status = llm_gguf_index_build(&st->index, st->tensors, sizeof st->tensors[0], st->n_tensors,
                                   err);
 done:
