@@ -118,6 +118,16 @@ static llm_status bert_read_hparams(llm_model *m, bool *causal, llm_error *err)
                   (long long)p);
         hp->pooling = (int32_t)p;
     }
+    /* The Hugging Face importer also records the pooling in llm_pooling numbering, which can say
+     * max (4), a sentence-transformers mode llama.cpp's key has no value for. */
+    if (llm_gguf_find_key(m->gguf, "llm.pooling_type") >= 0) {
+        int64_t p = -1;
+        LLM_CHECK(err, llm_gguf_get_i64(m->gguf, "llm.pooling_type", &p) && p >= 0 &&
+                           p <= LLM_POOLING_MAX,
+                  LLM_ERR_FORMAT,
+                  "metadata 'llm.pooling_type' must be 0..4 (none, mean, cls, last, max)");
+        hp->pooling = (int32_t)p;
+    }
     bool b = false;
     hp->normalize = 0;
     if (llm_gguf_find_key(m->gguf, "llm.normalize") >= 0) {
