@@ -11,6 +11,8 @@
 #define _XOPEN_SOURCE 700
 #include <check.h>
 #include <ftw.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -668,6 +670,66 @@ START_TEST(test_llama_permute)
 }
 END_TEST
 
+// ------------------------------------------------------------------------------------------------
+// cli: `llm convert` and `llm inspect` (the path of the llm program comes in $LLM_CLI)
+
+static int run(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+START_TEST(test_cli_convert_inspect)
+{
+    const char *cli = getenv("LLM_CLI");
+    if (!cli || !*cli) {
+        fprintf(stderr, "LLM_CLI is not set; skipping the command-line checks\n");
+        return;
+    }
+    llm_gguf *ref = open_ref(models[_i]);
+    char *dir = temp_dir();
+    hf_opts o = {.dtype = "F32"};
+    make_hf_dir(ref, dir, &o);
+    static const char *const types[] = {"f32", "f16", "q8_0"};
+    static const uint32_t codes[] = {LLM_DTYPE_F32, LLM_DTYPE_F16, LLM_DTYPE_Q8_0};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(run("%s convert %s %s/out.gguf --type %s >/dev/null 2>&1", cli, dir, dir,
+                             types[k]),
+                         0);
+        char path[600];
+        snprintf(path, sizeof path, "%s/out.gguf", dir);
+        llm_gguf *g = NULL;
+        llm_error e = {0};
+        ck_assert_msg(llm_gguf_open(path, NULL, &g, &e) == LLM_OK, "%s", e.msg);
+        compare(ref, g, codes[k], true, "F32");
+        llm_gguf_close(g);
+        ck_assert_int_eq(run("%s inspect %s --verify --json >/dev/null", cli, path), 0);
+        ck_assert_int_eq(run("%s inspect %s --ctx 64 >/dev/null", cli, path), 0);
+    }
+    ck_assert_int_eq(run("%s inspect %s >/dev/null", cli, dir), 0);
+    ck_assert_int_eq(run("%s convert %s %s/x.gguf --type q3 >/dev/null 2>&1", cli, dir, dir), 2);
+    /* A bad file: non-zero exit and a message naming the problem. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/out.gguf", dir);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(truncate(path, sb.st_size - 10), 0);
+    ck_assert_int_eq(run("%s inspect %s >/dev/null 2>%s/err.txt", cli, path, dir), 1);
+    snprintf(path, sizeof path, "%s/err.txt", dir);
+    size_t n = 0;
+    char *msg = llm_test_read_file(path, &n);
+    ck_assert_msg(msg && strstr(msg, "past the end"), "%s", msg ? msg : "(no output)");
+    free(msg);
+    llm_gguf_close(ref);
+    remove_dir(dir);
+}
+END_TEST
+
 static Suite *hf_suite(void)
 {
     Suite *s = suite_create("hf_import");
@@ -681,6 +743,10 @@ static Suite *hf_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_llama_permute);
     tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("cli");
+    tcase_add_loop_test(tc, test_cli_convert_inspect, 0, n);
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -16,6 +16,8 @@ static const llm_cli_cmd commands[] = {
     {"tokenize", llm_cmd_tokenize, "text to token ids (any tokenizer file, model or directory)"},
     {"detokenize", llm_cmd_detokenize, "token ids to text"},
     {"embed", llm_cmd_embed, "sentence embeddings or token vectors of texts (encoder models)"},
+    {"inspect", llm_cmd_inspect, "architecture, hyper-parameters, tokenizer and tensors of a model"},
+    {"convert", llm_cmd_convert, "Hugging Face directory to GGUF (f32, f16, bf16, q8_0, q4_0)"},
 };
 
 static void print_help(FILE *out)
