@@ -46,6 +46,7 @@ typedef struct beam_state {
     llm_kv_cache *caches;         /* [B] */
     llm_kv_cache **cache_of;      /* [B] cache of live beam b */
     llm_kv_cache **next_cache;    /* [B] */
+    llm_kv_cache **free_caches;   /* [B] caches no next beam has taken */
     bool *claimed;                /* [B] */
     double *score;                /* [B] sum of log-probabilities of live beam b */
     double *next_score;
@@ -69,6 +70,7 @@ static void beam_free(beam_state *st)
     llm_mem_free(st->caches);
     llm_mem_free(st->cache_of);
     llm_mem_free(st->next_cache);
+    llm_mem_free(st->free_caches);
     llm_mem_free(st->claimed);
     llm_mem_free(st->score);
     llm_mem_free(st->next_score);
@@ -89,6 +91,7 @@ static llm_status beam_alloc(beam_state *st, const struct llm_session *s, llm_er
     st->caches = llm_calloc(B, sizeof *st->caches);
     st->cache_of = llm_calloc(B, sizeof *st->cache_of);
     st->next_cache = llm_calloc(B, sizeof *st->next_cache);
+    st->free_caches = llm_calloc(B, sizeof *st->free_caches);
     st->claimed = llm_calloc(B, sizeof *st->claimed);
     st->score = llm_calloc(B, sizeof *st->score);
     st->next_score = llm_calloc(B, sizeof *st->next_score);
@@ -101,7 +104,7 @@ static llm_status beam_alloc(beam_state *st, const struct llm_session *s, llm_er
     st->hyp = llm_calloc(B, sizeof *st->hyp);
     st->hyp_toks = llm_calloc((size_t)B * T, sizeof *st->hyp_toks);
     LLM_CHECK(err,
-              st->caches && st->cache_of && st->next_cache && st->claimed && st->score &&
+              st->caches && st->cache_of && st->next_cache && st->free_caches && st->claimed && st->score &&
                   st->next_score && st->toks && st->next_toks && st->logits && st->next_logits &&
                   st->cand && st->top && st->hyp && st->hyp_toks,
               LLM_ERR_NOMEM, "beam search: out of memory for %u beams of %zu tokens", B, T);
@@ -257,33 +260,18 @@ static llm_status beam_run(struct llm_session *s, beam_state *st, llm_error *err
         }
         /* caches not handed on are free: old beams without children and unused slots */
         uint32_t n_free = 0;
-        llm_kv_cache *free_list[64];
-        llm_kv_cache **frees = B <= 64 ? free_list : NULL;
         for (uint32_t b = 0; b < B; b++) {
             bool used = false;
             for (uint32_t i = 0; i < n_next && !used; i++)
                 used = st->next_cache[i] == &st->caches[b];
-            if (!used) {
-                if (frees)
-                    frees[n_free] = &st->caches[b];
-                n_free++;
-            }
+            if (!used)
+                st->free_caches[n_free++] = &st->caches[b];
         }
         for (uint32_t i = 0; i < n_next; i++) {
             if (st->next_cache[i])
                 continue;
-            llm_kv_cache *f = NULL;
-            if (frees) {
-                f = frees[--n_free];
-            } else { /* more than 64 beams: search for a free cache */
-                for (uint32_t b = 0; b < B && !f; b++) {
-                    bool used = false;
-                    for (uint32_t j = 0; j < n_next && !used; j++)
-                        used = st->next_cache[j] == &st->caches[b];
-                    if (!used)
-                        f = &st->caches[b];
-                }
-            }
+            /* there are as many free caches as second children: B caches, <= B beams */
+            llm_kv_cache *f = st->free_caches[--n_free];
             llm_kv_cache_copy(f, st->cache_of[st->cand[i].beam], n0 + t);
             st->next_cache[i] = f;
         }
