@@ -8,6 +8,7 @@
  *  - pooling: CLS/LAST/MAX/MEAN overrides agree with the golden token vectors.
  *  - batch:   100 texts embedded at once equal the same texts embedded one by one.
  *  - errors:  pooling none, too long texts (and truncation), small buffers, decoders.
+ *  - quantized: the f32 golden model re-encoded as q8_0 stays within the q8_0 tolerance.
  *  - t5:      the embedding calls on the encoder of an encoder-decoder model.
  *  - hf:      a Hugging Face / sentence-transformers directory written from a golden GGUF
  *             (config.json, vocab.txt, model.safetensors, modules.json, 1_Pooling, 2_Normalize)
@@ -564,6 +565,82 @@ END_TEST
 
 
 /* ---------------------------------------------------------------------------------------------- */
+/* quantized weights                                                                              */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* The golden f32 model with every matrix re-encoded as `type` stays within the manifest's
+ * tolerance for that type (the weights only lose precision; the arithmetic is the same). The
+ * golden outputs come from the f32 weights, so this holds only for types as fine as q8_0: q4_0
+ * weight rounding alone moves these hidden states by ~4e-2. */
+static void check_quantized(uint32_t type, const char *tol_key)
+{
+    json_t *cases[GOLDEN_BERT_CASES];
+    bert_cases(cases, GOLDEN_BERT_CASES);
+    json_t *c = cases[0]; /* bert-tiny-mean-f32.ids */
+    const double tol = json_number_value(
+        json_object_get(json_object_get(manifest, "tolerances"), tol_key));
+    ck_assert(tol > 0);
+
+    char *p = path_dup(MODEL_MEAN_F32);
+    llm_gguf *src = NULL, *dst = NULL;
+    llm_error e;
+    ck_assert_msg(llm_gguf_open(p, NULL, &src, &e) == LLM_OK, "%s", e.msg);
+    free(p);
+    ck_assert(llm_gguf_create(&dst, &e) == LLM_OK);
+    for (uint64_t i = 0; i < llm_gguf_n_kv(src); i++)
+        ck_assert_msg(llm_gguf_copy_kv(dst, src, i, &e) == LLM_OK, "%s", e.msg);
+    for (uint64_t i = 0; i < llm_gguf_n_tensors(src); i++) {
+        const llm_gguf_tensor *t = llm_gguf_tensor_at(src, i);
+        ck_assert_msg(llm_gguf_add_tensor(dst, t->name, t->type, t->n_dims, t->ne, t->data, &e) ==
+                          LLM_OK,
+                      "%s", e.msg);
+        /* matrices only, as llama-quantize does; position and type tables stay f32 */
+        if (t->n_dims == 2 && strcmp(t->name, "position_embd.weight") != 0 &&
+            strcmp(t->name, "token_types.weight") != 0)
+            ck_assert_msg(llm_gguf_convert_tensor(dst, i, type, &e) == LLM_OK, "%s", e.msg);
+    }
+    char out[] = "/tmp/llm-bert-quant-XXXXXX";
+    int fd = mkstemp(out);
+    ck_assert(fd >= 0);
+    close(fd);
+    ck_assert_msg(llm_gguf_write(dst, out, &e) == LLM_OK, "%s", e.msg);
+    llm_gguf_close(dst);
+    llm_gguf_close(src);
+
+    llm_model *m = NULL;
+    llm_status st = llm_model_open(out, NULL, &m);
+    unlink(out);
+    ck_assert_msg(st == LLM_OK, "%s", llm_last_error());
+    llm_session *s = new_session(m, 2, 0);
+    size_t n = 0, gn = 0;
+    int32_t *ids = case_ids(c, &n);
+    float *g_hidden = golden_output(c, "hidden", &gn);
+    float *hidden = malloc(gn * sizeof(float)), pooled[64];
+    llm_embed_options o;
+    embed_opts(&o, LLM_POOLING_NONE, -1);
+    ck_assert_msg(llm_session_embed_ids(s, ids, n, &o, hidden, gn, NULL) == LLM_OK, "%s",
+                  llm_session_last_error(s));
+    double err = llm_test_rel_err(hidden, g_hidden, gn);
+    ck_assert_msg(err <= tol, "%s hidden: rel err %.3g > %.3g", tol_key, err, tol);
+    embed_opts(&o, LLM_POOLING_MODEL, 1);
+    ck_assert_int_eq(llm_session_embed_ids(s, ids, n, &o, pooled, 64, NULL), LLM_OK);
+    float *g_norm = golden_output(c, "pooled_normalized", &gn);
+    double err2 = llm_test_rel_err(pooled, g_norm, 64);
+    ck_assert_msg(err2 <= tol, "%s normalized: rel err %.3g > %.3g", tol_key, err2, tol);
+    fprintf(stderr, "bert-tiny-mean as %s: hidden %.2e normalized %.2e (tolerance %.0e)\n",
+            tol_key, err, err2, tol);
+    free(ids), free(g_hidden), free(hidden), free(g_norm);
+    llm_session_destroy(s);
+    llm_model_close(m);
+}
+
+START_TEST(test_q8_0_weights)
+{
+    check_quantized(LLM_DTYPE_Q8_0, "q8_0");
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------- */
 /* the encoder of an encoder-decoder model                                                        */
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -892,6 +969,10 @@ static Suite *bert_suite(void)
     tcase_add_test(tc, test_pooling_none_is_state);
     tcase_add_test(tc, test_too_long_and_truncate);
     tcase_add_test(tc, test_decoder_is_unsupported);
+    suite_add_tcase(su, tc);
+
+    tc = tcase_create("quantized");
+    tcase_add_test(tc, test_q8_0_weights);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("t5");
