@@ -139,7 +139,7 @@ static heap_item heap_pop(heap_item *h, size_t *n)
 
 /* Emits the symbols of a finished word, merging consecutive unknowns when fuse_unk is set. */
 static llm_status emit(const struct llm_tokenizer *t, const sym *s, int32_t head, llm_tok_view w,
-                       llm_tok_out *out)
+                       llm_tok_out *out, uint16_t *rel, size_t first)
 {
     int32_t unk = t->special[LLM_TOKEN_UNK];
     bool prev_unk = false;
@@ -149,22 +149,34 @@ static llm_status emit(const struct llm_tokenizer *t, const sym *s, int32_t head
         uint32_t a = w.ostart[s[i].a], b = w.oend[s[i].b - 1];
         if (t->fuse_unk && s[i].id == unk && prev_unk && out->n > 0) {
             out->offs[2 * out->n - 1] = b;
+            if (rel)
+                rel[2 * (out->n - 1 - first) + 1] = (uint16_t)s[i].b;
             continue;
         }
         prev_unk = s[i].id == unk;
+        if (rel) {
+            rel[2 * (out->n - first)] = (uint16_t)s[i].a;
+            rel[2 * (out->n - first) + 1] = (uint16_t)s[i].b;
+        }
         LLM_TRY(llm_tok_out_push(out, s[i].id, a, b));
     }
     return LLM_OK;
 }
 
-llm_status llm_tok_bpe_word(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out)
+static llm_status bpe_word(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out,
+                           uint16_t *rel)
 {
     if (w.len == 0)
         return LLM_OK;
     if (t->ignore_merges) {
         int32_t id = llm_tok_find(t, w.s, w.len);
-        if (id >= 0)
+        if (id >= 0) {
+            if (rel) {
+                rel[0] = 0;
+                rel[1] = (uint16_t)w.len;
+            }
             return llm_tok_out_push(out, id, w.ostart[0], w.oend[w.len - 1]);
+        }
     }
     sym stack_syms[SMALL_WORD];
     sym *s = stack_syms;
@@ -215,25 +227,41 @@ llm_status llm_tok_bpe_word(const struct llm_tokenizer *t, llm_tok_view w, llm_t
     }
     llm_status st = LLM_OK;
     if (n <= SMALL_WORD) {
-        /* Plain scan: find the lowest rank pair, leftmost on ties. */
+        /* Plain scan over cached pair ranks: the lowest rank pair, leftmost on ties. Only the
+         * two pairs around a merge need a new lookup. */
+        int32_t rank[SMALL_WORD], res[SMALL_WORD];
+        for (int32_t i = 0; i < n; i++) {
+            const llm_tok_merge_slot *m =
+                i + 1 < n ? find_merge(t, s[i].id, s[i + 1].id) : NULL;
+            rank[i] = m ? m->rank : INT32_MAX;
+            res[i] = m ? m->result : -1;
+        }
         for (;;) {
-            int32_t best = -1, best_rank = INT32_MAX, best_res = -1;
-            for (int32_t i = 0; i >= 0 && s[i].next >= 0; i = s[i].next) {
-                const llm_tok_merge_slot *m = find_merge(t, s[i].id, s[s[i].next].id);
-                if (m && m->rank < best_rank) {
-                    best_rank = m->rank;
+            int32_t best = -1, best_rank = INT32_MAX;
+            for (int32_t i = 0; i >= 0; i = s[i].next) {
+                if (rank[i] < best_rank) {
+                    best_rank = rank[i];
                     best = i;
-                    best_res = m->result;
                 }
             }
             if (best < 0)
                 break;
             int32_t r = s[best].next;
-            s[best].id = best_res;
+            s[best].id = res[best];
             s[best].b = s[r].b;
             s[best].next = s[r].next;
             if (s[r].next >= 0)
                 s[s[r].next].prev = best;
+            int32_t around[2] = {s[best].prev, best};
+            for (int k = 0; k < 2; k++) {
+                int32_t i = around[k];
+                if (i < 0)
+                    continue;
+                const llm_tok_merge_slot *m =
+                    s[i].next >= 0 ? find_merge(t, s[i].id, s[s[i].next].id) : NULL;
+                rank[i] = m ? m->rank : INT32_MAX;
+                res[i] = m ? m->result : -1;
+            }
         }
     } else {
         heap_item *h = llm_malloc((size_t)n * 2 * sizeof *h + sizeof *h);
@@ -293,9 +321,159 @@ llm_status llm_tok_bpe_word(const struct llm_tokenizer *t, llm_tok_view w, llm_t
         }
         llm_mem_free(h);
     }
-    st = emit(t, s, n > 0 ? 0 : -1, w, out);
+    st = emit(t, s, n > 0 ? 0 : -1, w, out, rel, out->n);
 done:
     if (s != stack_syms)
         llm_mem_free(s);
     return st;
+}
+
+llm_status llm_tok_bpe_word(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out)
+{
+    return bpe_word(t, w, out, NULL);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Per-call word cache. Natural text repeats its words, and a merge lookup is a cache miss in a   */
+/* table of 50k entries, so one encode call remembers the ids of the words it has already seen.   */
+/* The cache lives and dies with the call: the tokenizer itself stays immutable.                  */
+
+#define WC_MAX_WORD 48
+#define WC_MAX_ENTRIES 65536
+
+typedef struct wc_entry {
+    uint32_t word_off, word_len; /* into bytes */
+    uint32_t ids_off, n_ids;     /* into ids / rel */
+} wc_entry;
+
+struct llm_tok_bpe_cache {
+    uint32_t *slots; /* entry index + 1 */
+    size_t mask;
+    wc_entry *e;
+    size_t n, cap;
+    char *bytes;
+    size_t nb, capb;
+    int32_t *ids;
+    uint16_t *rel; /* 2 per id: byte range within the word */
+    size_t ni, capi;
+};
+
+void llm_tok_bpe_cache_free(llm_tok_bpe_cache *c)
+{
+    if (!c)
+        return;
+    llm_mem_free(c->slots);
+    llm_mem_free(c->e);
+    llm_mem_free(c->bytes);
+    llm_mem_free(c->ids);
+    llm_mem_free(c->rel);
+    llm_mem_free(c);
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t nc = *cap ? *cap : 256;
+    while (nc < need)
+        nc *= 2;
+    void *np = llm_realloc(*p, nc * elem);
+    if (!np)
+        return false;
+    *p = np;
+    *cap = nc;
+    return true;
+}
+
+llm_status llm_tok_bpe_word_cached(const struct llm_tokenizer *t, llm_tok_bpe_cache **cp,
+                                   llm_tok_view w, llm_tok_out *out)
+{
+    if (w.len == 0 || w.len > WC_MAX_WORD)
+        return llm_tok_bpe_word(t, w, out);
+    llm_tok_bpe_cache *c = *cp;
+    if (!c) {
+        c = llm_calloc(1, sizeof *c);
+        if (!c)
+            return LLM_ERR_NOMEM;
+        c->slots = llm_calloc(4096, sizeof *c->slots);
+        if (!c->slots) {
+            llm_mem_free(c);
+            return LLM_ERR_NOMEM;
+        }
+        c->mask = 4095;
+        *cp = c;
+    }
+    size_t h = (size_t)llm_tok_hash(w.s, w.len) & c->mask;
+    for (;;) {
+        uint32_t v = c->slots[h];
+        if (v == 0)
+            break;
+        const wc_entry *e = &c->e[v - 1];
+        if (e->word_len == w.len && memcmp(c->bytes + e->word_off, w.s, w.len) == 0) {
+            for (uint32_t k = 0; k < e->n_ids; k++) {
+                const uint16_t *r = &c->rel[2 * (e->ids_off + k)];
+                LLM_TRY(llm_tok_out_push(out, c->ids[e->ids_off + k], w.ostart[r[0]],
+                                         w.oend[r[1] - 1]));
+            }
+            return LLM_OK;
+        }
+        h = (h + 1) & c->mask;
+    }
+    size_t first = out->n;
+    uint16_t rel[2 * WC_MAX_WORD];
+    LLM_TRY(bpe_word(t, w, out, rel));
+    if (c->n >= WC_MAX_ENTRIES)
+        return LLM_OK;
+    size_t k = out->n - first;
+    if (!grow((void **)&c->e, &c->cap, c->n + 1, sizeof *c->e) ||
+        !grow((void **)&c->bytes, &c->capb, c->nb + w.len, 1))
+        return LLM_OK; /* out of memory for the cache only: carry on without it */
+    size_t capi = c->capi;
+    if (!grow((void **)&c->ids, &capi, c->ni + k, sizeof *c->ids))
+        return LLM_OK;
+    if (capi != c->capi) {
+        uint16_t *nr = llm_realloc(c->rel, capi * 2 * sizeof *nr);
+        if (!nr) {
+            c->n = WC_MAX_ENTRIES; /* ids grew but rel did not: stop caching */
+            c->capi = capi;
+            return LLM_OK;
+        }
+        c->rel = nr;
+        c->capi = capi;
+    }
+    memcpy(c->ids + c->ni, out->ids + first, k * sizeof *c->ids);
+    memcpy(c->rel + 2 * c->ni, rel, 2 * k * sizeof *rel);
+    wc_entry *e = &c->e[c->n];
+    e->word_off = (uint32_t)c->nb;
+    e->word_len = (uint32_t)w.len;
+    e->ids_off = (uint32_t)c->ni;
+    e->n_ids = (uint32_t)k;
+    memcpy(c->bytes + c->nb, w.s, w.len);
+    c->nb += w.len;
+    c->ni += k;
+    c->n++;
+    h = (size_t)llm_tok_hash(w.s, w.len) & c->mask;
+    while (c->slots[h])
+        h = (h + 1) & c->mask;
+    c->slots[h] = (uint32_t)c->n;
+    if (c->n * 2 > c->mask) {
+        /* Rehash into a table twice as large. */
+        size_t nm = c->mask * 2 + 1;
+        uint32_t *ns = llm_calloc(nm + 1, sizeof *ns);
+        if (!ns) {
+            c->n = WC_MAX_ENTRIES; /* stop caching */
+            return LLM_OK;
+        }
+        for (size_t i = 0; i < c->n; i++) {
+            const wc_entry *x = &c->e[i];
+            size_t q = (size_t)llm_tok_hash(c->bytes + x->word_off, x->word_len) & nm;
+            while (ns[q])
+                q = (q + 1) & nm;
+            ns[q] = (uint32_t)i + 1;
+        }
+        llm_mem_free(c->slots);
+        c->slots = ns;
+        c->mask = nm;
+    }
+    return LLM_OK;
 }

@@ -17,8 +17,13 @@ static llm_status find_matches(const pcre2_code *re, const char *s, size_t a, si
                                pcre2_match_data *md, llm_tok_ranges *m)
 {
     size_t pos = a;
+    /* The JIT entry skips pcre2_match()'s per-call checks, which cost as much as the match
+     * itself on short words. */
+    size_t jit_size = 0;
+    bool jit = pcre2_pattern_info(re, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0;
     while (pos < b) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK, md, NULL);
+        int rc = jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK, md, NULL)
+                     : pcre2_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK, md, NULL);
         if (rc < 0)
             break;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);

@@ -11,6 +11,8 @@
 #include "common/alloc.h"
 #include "tokenizer/tok_internal.h"
 
+static const char SPACE[] = "\xE2\x96\x81";
+
 typedef struct ssym {
     uint32_t a, b; /* byte range */
     int32_t prev, next;
@@ -78,7 +80,7 @@ static void try_add(const struct llm_tokenizer *t, const char *s, const ssym *sy
     push(h, hn, b);
 }
 
-llm_status llm_tok_spm_encode(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out)
+static llm_status spm_chunk(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out)
 {
     if (w.len == 0)
         return LLM_OK;
@@ -152,4 +154,36 @@ done:
     llm_mem_free(sy);
     llm_mem_free(h);
     return st;
+}
+
+/* Whether a piece has "▁" right after another character: if none has, no piece crosses the
+ * start of a "▁" run that follows other text, and the text can be cut there into independent
+ * chunks (merges in different chunks never compete), which keeps the heap small. */
+bool llm_tok_spm_can_split(const struct llm_tokenizer *t)
+{
+    for (size_t id = 0; id < t->n_vocab; id++) {
+        const char *p = t->pieces[id];
+        size_t n = t->piece_len[id];
+        for (size_t i = 1; i + 3 <= n; i++) {
+            if (memcmp(p + i, SPACE, 3) == 0 && !(i >= 3 && memcmp(p + i - 3, SPACE, 3) == 0))
+                return false;
+        }
+    }
+    return true;
+}
+
+llm_status llm_tok_spm_encode(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out)
+{
+    if (!t->spm_split)
+        return spm_chunk(t, w, out);
+    size_t start = 0;
+    for (size_t i = 1; i + 3 <= w.len; i++) {
+        if (memcmp(w.s + i, SPACE, 3) == 0 && !(i >= 3 && memcmp(w.s + i - 3, SPACE, 3) == 0)) {
+            llm_tok_view c = {w.s + start, w.ostart + start, w.oend + start, i - start};
+            LLM_TRY(spm_chunk(t, c, out));
+            start = i;
+        }
+    }
+    llm_tok_view c = {w.s + start, w.ostart + start, w.oend + start, w.len - start};
+    return spm_chunk(t, c, out);
 }

@@ -237,6 +237,9 @@ struct llm_tokenizer {
     char *end_of_word_suffix;  /* rarely used */
     char *cont_prefix;         /* BPE continuing_subword_prefix (rare) */
 
+    /* SentencePiece BPE: the text may be cut before "▁" runs (llm_tok_spm_can_split) */
+    bool spm_split;
+
     /* Unigram */
     llm_tok_trie_slot *trie;
     size_t trie_mask;
@@ -309,6 +312,12 @@ llm_status llm_tok_regex_split(const pcre2_code *re, const char *s, size_t a, si
 
 /* Models: encode one pre-tokenized word / one segment. */
 llm_status llm_tok_bpe_word(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out);
+typedef struct llm_tok_bpe_cache llm_tok_bpe_cache;
+/* Like llm_tok_bpe_word(), remembering words in *cache (created on first use; per call). */
+llm_status llm_tok_bpe_word_cached(const struct llm_tokenizer *t, llm_tok_bpe_cache **cache,
+                                   llm_tok_view w, llm_tok_out *out);
+void llm_tok_bpe_cache_free(llm_tok_bpe_cache *c);
+bool llm_tok_spm_can_split(const struct llm_tokenizer *t);
 llm_status llm_tok_spm_encode(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out);
 llm_status llm_tok_unigram_encode(const struct llm_tokenizer *t, llm_tok_view w,
                                   llm_tok_out *out);

@@ -500,6 +500,8 @@ llm_status llm_tok_finish(struct llm_tokenizer *t, llm_error *err)
             t->byte_ids[b] = llm_tok_find(t, p, 6);
         }
     }
+    if (t->model == LLM_TOKMODEL_SPM)
+        t->spm_split = llm_tok_spm_can_split(t);
     if (t->model == LLM_TOKMODEL_UNIGRAM) {
         t->min_score = 3.4e38f;
         t->max_score = -3.4e38f;
@@ -624,7 +626,7 @@ static bool is_ws_byte(char c)
 
 /* Runs normalizers, pre-tokenizers and the model over one text segment. */
 static llm_status encode_segment(const struct llm_tokenizer *t, llm_tok_view seg, bool first,
-                                 llm_tok_out *out)
+                                 llm_tok_bpe_cache **cache, llm_tok_out *out)
 {
     llm_status st = LLM_OK;
     llm_tok_str bufs[2] = {{0}};
@@ -727,7 +729,7 @@ static llm_status encode_segment(const struct llm_tokenizer *t, llm_tok_view seg
             llm_tok_view w = {v.s + a, v.ostart + a, v.oend + a, b - a};
             switch (t->model) {
             case LLM_TOKMODEL_BPE:
-                st = llm_tok_bpe_word(t, w, out);
+                st = llm_tok_bpe_word_cached(t, cache, w, out);
                 break;
             case LLM_TOKMODEL_WORDPIECE:
                 st = llm_tok_wordpiece_word(t, w, out);
@@ -771,6 +773,7 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
         return llm_error_set(err, LLM_ERR_TOO_LONG, "text of %zu bytes is too long to encode",
                              len);
     llm_tok_str s = {0};
+    llm_tok_bpe_cache *cache = NULL;
     llm_status st = sanitize(text, len, &s);
     bool add = (flags & LLM_ENCODE_ADD_SPECIAL) != 0;
     for (size_t k = 0; add && st == LLM_OK && k < t->n_post_pre; k++)
@@ -779,7 +782,10 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
     bool first = true;
     while (st == LLM_OK && i <= s.len) {
         ptrdiff_t k = -1;
-        if (i < s.len && t->n_added)
+        /* Skip bytes no added token starts with. */
+        while (i < s.len && t->added_first[(uint8_t)s.s[i]] == t->added_first[(uint8_t)s.s[i] + 1])
+            i++;
+        if (i < s.len)
             k = match_added(t, s.s, s.len, i, flags);
         if (k < 0 && i < s.len) {
             i++;
@@ -792,7 +798,8 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
                 seg_end--;
         }
         if (seg_end > seg_start) {
-            st = encode_segment(t, llm_tok_str_view(&s, seg_start, seg_end), first, out);
+            st = encode_segment(t, llm_tok_str_view(&s, seg_start, seg_end), first, &cache,
+                                out);
             first = false;
         }
         if (k < 0 || st != LLM_OK)
@@ -810,6 +817,7 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
     for (size_t k = 0; add && st == LLM_OK && k < t->n_post_suf; k++)
         st = llm_tok_out_push(out, t->post_suf[k], (uint32_t)len, (uint32_t)len);
     llm_tok_str_free(&s);
+    llm_tok_bpe_cache_free(cache);
     if (st == LLM_ERR_NOMEM)
         return llm_error_set(err, st, "out of memory while encoding %zu bytes", len);
     if (st != LLM_OK)
