@@ -454,7 +454,9 @@ LLM_API size_t llm_session_n_tokens(const llm_session *s);
  * matrix products). An encoder-decoder model encodes them as its input (replacing the previous
  * input) and restarts its decoder. When `logits` is not NULL it receives the logits of every fed
  * position, [n][n_vocab] floats; `cap` counts floats. For automatic reuse of a cached prefix
- * use llm_session_feed_prompt().
+ * use llm_session_feed_prompt(). Every feed starts a new generation (the stop reason, the token
+ * count of MAX_TOKENS and held-back text start over); a decoder may be fed zero tokens to
+ * continue generating from its current context.
  * @return LLM_OK, LLM_ERR_CONTEXT_FULL, LLM_ERR_INVALID_ARG (id out of range),
  *         LLM_ERR_BUFFER_TOO_SMALL, LLM_ERR_STATE (an encoder-only model), LLM_ERR_CANCELLED
  * @since 0.1

@@ -32,7 +32,8 @@ void llm_error_prefix(llm_error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     char joined[LLM_ERROR_MSG_MAX];
-    snprintf(joined, sizeof joined, "%s: %s", prefix, err->msg);
+    /* bounded so that the joined message always fits */
+    snprintf(joined, sizeof joined, "%.160s: %.340s", prefix, err->msg);
     memcpy(err->msg, joined, sizeof joined);
 }
 

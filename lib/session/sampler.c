@@ -9,7 +9,6 @@
 #include "session/sampler.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -127,13 +126,58 @@ llm_status llm_sampler_set_bias(llm_sampler *smp, int32_t id, float bias, llm_er
 /* chain                                                                                          */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* descending logit, then ascending id: a total order, so qsort's instability cannot matter */
-static int by_logit_desc(const void *pa, const void *pb)
+/* The candidate order: descending logit, then ascending id. A total order, so every sort below
+ * gives the same result on every machine. */
+static int before(const llm_candidate *a, const llm_candidate *b)
 {
-    const llm_candidate *a = pa, *b = pb;
     if (a->logit != b->logit)
-        return a->logit > b->logit ? -1 : 1;
-    return (a->id > b->id) - (a->id < b->id);
+        return a->logit > b->logit;
+    return a->id < b->id;
+}
+
+/* Heap helpers over c[0..n) where the root is the candidate that comes LAST in the order, so the
+ * heap keeps the best k seen so far. In place: sampling allocates nothing per token. */
+static void sift_down(llm_candidate *c, size_t n, size_t i)
+{
+    for (;;) {
+        size_t worst = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && before(&c[worst], &c[l]))
+            worst = l;
+        if (r < n && before(&c[worst], &c[r]))
+            worst = r;
+        if (worst == i)
+            return;
+        llm_candidate t = c[i];
+        c[i] = c[worst];
+        c[worst] = t;
+        i = worst;
+    }
+}
+
+/* Moves the best k of c[0..n) to c[0..k), sorted in the candidate order. O(n log k). */
+static void select_top(llm_candidate *c, size_t n, size_t k)
+{
+    if (k > n)
+        k = n;
+    if (k == 0)
+        return;
+    for (size_t i = k / 2; i-- > 0;)
+        sift_down(c, k, i);
+    for (size_t i = k; i < n; i++) {
+        if (before(&c[i], &c[0])) {
+            llm_candidate t = c[0];
+            c[0] = c[i];
+            c[i] = t;
+            sift_down(c, k, 0);
+        }
+    }
+    /* heap sort of the k kept: repeatedly move the worst to the end */
+    for (size_t end = k; end-- > 1;) {
+        llm_candidate t = c[0];
+        c[0] = c[end];
+        c[end] = t;
+        sift_down(c, end, 0);
+    }
 }
 
 static void apply_penalties(llm_sampler *smp, const int32_t *recent, size_t n_recent)
@@ -228,10 +272,10 @@ int32_t llm_sampler_sample(llm_sampler *smp, const float *logits, const int32_t 
     for (size_t i = 0; i < n; i++)
         c[i].logit /= smp->temperature;
 
-    qsort(c, n, sizeof *c, by_logit_desc);
     size_t keep = n;
     if (smp->top_k > 0 && (size_t)smp->top_k < keep)
         keep = (size_t)smp->top_k;
+    select_top(c, n, keep);
     softmax_sorted(c, keep);
     if (smp->top_p < 1.0f) {
         double cum = 0;

@@ -85,7 +85,8 @@ static bool has_decoder(const struct llm_model *m)
 static uint64_t session_bytes(const struct llm_model *m, const llm_session_options *o)
 {
     const llm_hparams *hp = &m->hp;
-    uint64_t bytes = m->ops->scratch_bytes(m, o->n_ctx, o->n_batch, o->n_threads);
+    uint32_t threads = o->n_threads > online_cpus() ? o->n_threads : online_cpus();
+    uint64_t bytes = m->ops->scratch_bytes(m, o->n_ctx, o->n_batch, threads);
     if (has_decoder(m))
         bytes += llm_kv_cache_bytes(o->kv_type, hp->n_layer, o->n_ctx,
                                     hp->n_head_kv * hp->head_dim);
@@ -162,7 +163,10 @@ static llm_status session_init(struct llm_session *s, struct llm_model *m,
     s->run.n_ctx = o->n_ctx;
     s->run.n_batch = o->n_batch;
     s->run.comp.pool = s->pool;
-    s->run.act_bytes = m->ops->scratch_bytes(m, o->n_ctx, o->n_batch, o->n_threads);
+    /* scratch is sized for as many threads as the machine has, so that LLM_PARAM_N_THREADS can
+     * change the count later without reallocating */
+    s->thread_cap = o->n_threads > online_cpus() ? o->n_threads : online_cpus();
+    s->run.act_bytes = m->ops->scratch_bytes(m, o->n_ctx, o->n_batch, s->thread_cap);
     s->run.act = llm_aligned_alloc(s->run.act_bytes ? s->run.act_bytes : 64);
     LLM_CHECK(err, s->run.act, LLM_ERR_NOMEM, "cannot allocate %zu bytes of activations",
               s->run.act_bytes);
@@ -298,8 +302,10 @@ llm_status llm_session_set_int(llm_session *s, llm_param key, int64_t v)
         s->max_tokens = v;
         return LLM_OK;
     case LLM_PARAM_N_THREADS:
-        if (v < 1 || v > 1024)
-            return param_fail(s, LLM_ERR_INVALID_ARG, "n_threads %lld must be in [1, 1024]", v);
+        if (v < 1 || (uint64_t)v > s->thread_cap)
+            return param_fail(s, LLM_ERR_INVALID_ARG,
+                              "n_threads %lld must be between 1 and the CPUs or the n_threads "
+                              "the session was created with", v);
         if ((uint32_t)v != s->opt.n_threads) {
             llm_pool *p = llm_pool_create((uint32_t)v, s->opt.parallel_for, s->opt.parallel_host);
             if (!p)

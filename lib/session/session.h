@@ -20,6 +20,7 @@ struct llm_session {
     struct llm_model *model;
     llm_session_options opt;
     llm_pool *pool;
+    uint32_t thread_cap;             /* most threads the scratch was sized for */
     llm_run run;                     /* run.kv points at kv */
     llm_kv_cache kv;
     int32_t *tokens;                 /* (n_ctx) ids in context (decoder side) */

@@ -263,6 +263,12 @@ class Session:
         return list(p[:n.value]) if p else None
 
     def _prompt(self, prompt):
+        if prompt is None:
+            # continue from the current context: a decoder fed zero tokens starts a new
+            # generation where the last one ended
+            if self.model.info["family"] == 0:
+                self.feed([])
+            return
         if isinstance(prompt, str):
             ids = self.model.tokenizer.encode(prompt, add_special=True)
         else:
@@ -272,8 +278,7 @@ class Session:
     def stream(self, prompt=None, **params):
         """Yields text pieces as they are generated (after feeding `prompt`, a str or ids)."""
         self.set(**params)
-        if prompt is not None:
-            self._prompt(prompt)
+        self._prompt(prompt)
         tid = ctypes.c_int32()
         text = ctypes.c_void_p()
         n = ctypes.c_size_t()
@@ -295,8 +300,7 @@ class Session:
     def tokens(self, prompt=None, **params):
         """Yields generated token ids."""
         self.set(**params)
-        if prompt is not None:
-            self._prompt(prompt)
+        self._prompt(prompt)
         tid = ctypes.c_int32()
         why = ctypes.c_int()
         while True:

@@ -109,9 +109,11 @@ class Install(unittest.TestCase):
             if r.returncode != 0 and "No module named pip" in r.stderr:
                 self.skipTest("pip is not installed")
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            env = dict(os.environ, PYTHONPATH=target)
+            if "LLM_LIBRARY" in env:
+                env["LLM_LIBRARY"] = os.path.abspath(env["LLM_LIBRARY"])
             out = subprocess.run([sys.executable, "-c", "import libllm; print(libllm.version())"],
-                                 capture_output=True, text=True, cwd=target,
-                                 env=dict(os.environ, PYTHONPATH=target))
+                                 capture_output=True, text=True, cwd=target, env=env)
             self.assertEqual(out.returncode, 0, out.stderr)
             self.assertEqual(out.stdout.strip(), libllm.version())
 
