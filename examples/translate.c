@@ -52,7 +52,13 @@ int main(int argc, char **argv)
     char path[4096];
     const char *model_path = argc > 1 ? argv[1] : NULL;
     const char *text = argc > 2 ? argv[2] : "translate English to German: The house is wonderful.";
-    int beams = argc > 3 ? atoi(argv[3]) : 1;
+    long beams = 1;
+    if (argc > 3) {
+        char *end = NULL;
+        beams = strtol(argv[3], &end, 10);
+        if (*end)
+            beams = 0;
+    }
     int self_test = model_path == NULL;
     if (self_test) {
         const char *data = getenv("LLM_TEST_DATA");
@@ -111,7 +117,7 @@ int main(int argc, char **argv)
         int32_t ids[MAX_OUT];
         size_t len = 0, n_hyp = 0;
         float score = 0;
-        llm_session_set_int(s, LLM_PARAM_NUM_BEAMS, beams);
+        llm_session_set_int(s, LLM_PARAM_NUM_BEAMS, (int64_t)beams);
         st = llm_session_beam_search(s, ids, MAX_OUT, &len, &score, 1, &n_hyp);
         if (st != LLM_OK) {
             rc = fail("beam search", st);
@@ -125,7 +131,7 @@ int main(int argc, char **argv)
             rc = fail("decoding", st);
             goto done;
         }
-        printf("%d beams (score %.4f): %.*s\n", beams, (double)score, (int)blen, buf);
+        printf("%ld beams (score %.4f): %.*s\n", beams, (double)score, (int)blen, buf);
         if (self_test && n_hyp != 1) {
             fprintf(stderr, "translate: self-test: beam search returned no hypothesis\n");
             rc = 1;
