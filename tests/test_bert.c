@@ -450,6 +450,28 @@ START_TEST(test_batch_small_batches)
 }
 END_TEST
 
+/* Raising the thread count after the session was sized (LLM_PARAM_N_THREADS) still works and
+ * changes no bit. */
+START_TEST(test_threads_changed)
+{
+    llm_model *m = open_model(MODEL_MEAN_F32);
+    llm_session *s = new_session(m, 1, 0);
+    char **texts = make_texts(10);
+    float a[10 * 64], b[10 * 64];
+    ck_assert_int_eq(llm_session_embed(s, (const char *const *)texts, 10, NULL, a, 640, NULL),
+                     LLM_OK);
+    ck_assert_int_eq(llm_session_set_int(s, LLM_PARAM_N_THREADS, 2), LLM_OK);
+    ck_assert_int_eq(llm_session_embed(s, (const char *const *)texts, 10, NULL, b, 640, NULL),
+                     LLM_OK);
+    ck_assert(memcmp(a, b, sizeof a) == 0);
+    for (size_t i = 0; i < 10; i++)
+        free(texts[i]);
+    free(texts);
+    llm_session_destroy(s);
+    llm_model_close(m);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------------- */
 /* errors                                                                                         */
 /* ---------------------------------------------------------------------------------------------- */
@@ -963,6 +985,7 @@ static Suite *bert_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_batch_default);
     tcase_add_test(tc, test_batch_small_batches);
+    tcase_add_test(tc, test_threads_changed);
     suite_add_tcase(su, tc);
 
     tc = tcase_create("errors");
