@@ -327,86 +327,81 @@ LLM_GEMM_FN(llm_gemm_q5_1_avx2)
 }
 
 // ------------------------------------------------------------------------------------------------
-// K-quants against q8_K: each super-block is unpacked once per row into unsigned bytes plus one
-// int16 scale per 16 elements and one correction coefficient per 16, then dotted with up to
-// four tokens:  Σ w·x = d_x · (d · Σ_g sc_g Σ u·x − dm · Σ_g c_g · bsum_g).
+// K-quants against q8_K. Per row and super-block the scales are unpacked once (one int16 per 16
+// elements, as a broadcast pair per 32) with the correction coefficients (mins of q4_K/q5_K,
+// 32·scale of q6_K); the quants themselves are re-extracted from the block bytes for each token
+// (a few shifts and masks, cheaper than a store and reload). Then
+//   Σ w·x = d_x · (d · Σ_g sc_g Σ u·x − dm · Σ_g c_g · bsum_g)  with u the unsigned quants.
 
 enum { WQ4_K = 0, WQ5_K = 1, WQ6_K = 2 };
 
-typedef struct kblock {
-    __m256i u[8];      /* (256) unsigned quants in element order */
-    int16_t sc[16];    /* scale per 16 elements */
-    int16_t corr[16];  /* correction coefficient per 16 elements */
+typedef struct kscales {
+    __m256i sc[8];     /* sub-block of 32: its two 16-element scales in the two 128-bit halves */
+    __m256i corr;      /* (16) int16 correction coefficient per 16 elements */
     float d, dm;
-} kblock;
+} kscales;
 
-INLINE void scale_min_k4(int j, const uint8_t *q, int *d, int *m)
+INLINE void scales_k(const int wt, const uint8_t *w, kscales *ks)
 {
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        *m = (q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4);
+    if (wt == WQ6_K) {
+        const __m128i s8 = _mm_loadu_si128((const __m128i *)(const void *)(w + 192));
+        const __m256i s16 = _mm256_cvtepi8_epi16(s8); /* (16) */
+        int16_t s[16];
+        _mm256_storeu_si256((__m256i *)(void *)s, s16);
+        for (int j = 0; j < 8; j++)
+            ks->sc[j] = _mm256_setr_m128i(_mm_set1_epi16(s[2 * j]), _mm_set1_epi16(s[2 * j + 1]));
+        ks->corr = _mm256_slli_epi16(s16, 5);
+        ks->d = f16(w + 208);
+        ks->dm = ks->d;
+        return;
     }
+    /* 12 bytes → sc0..7 in bytes 0..7 and m0..7 in bytes 8..15 (the packing of get_scale_min_k4) */
+    uint32_t u[4];
+    memcpy(u, w + 4, 12);
+    const uint32_t km1 = 0x3f3f3f3fu, km2 = 0x0f0f0f0fu, km3 = 0x03030303u;
+    u[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
+    const uint32_t m03 = u[1] & km1;
+    u[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
+    u[2] = m03;
+    u[0] &= km1;
+    const uint8_t *b = (const uint8_t *)u;
+    for (int j = 0; j < 8; j++)
+        ks->sc[j] = _mm256_set1_epi16(b[j]);
+    /* mins per 16 elements: m_j twice */
+    const __m128i m8 = _mm_loadl_epi64((const __m128i *)(const void *)(b + 8));
+    ks->corr = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+    ks->d = f16(w);
+    ks->dm = f16(w + 2);
 }
 
-INLINE void unpack_k(const int wt, const uint8_t *w, kblock *kb)
+/* unsigned quants of elements 32j..32j+31 of a super-block */
+INLINE __m256i quants_k(const int wt, const uint8_t *w, int j)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     if (wt == WQ6_K) {
-        const uint8_t *ql = w, *qh = w + 128;
-        const int8_t *sc = (const int8_t *)(w + 192);
-        const __m256i m30 = _mm256_set1_epi8(0x30);
-        for (int h = 0; h < 2; h++) {
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 64 * h));
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(const void *)(ql + 64 * h + 32));
-            const __m256i hh = _mm256_loadu_si256((const __m256i *)(const void *)(qh + 32 * h));
-            kb->u[4 * h + 0] = _mm256_or_si256(_mm256_and_si256(l0, m4),
-                                               _mm256_and_si256(_mm256_slli_epi16(hh, 4), m30));
-            kb->u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                               _mm256_and_si256(_mm256_slli_epi16(hh, 2), m30));
-            kb->u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                               _mm256_and_si256(hh, m30));
-            kb->u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                               _mm256_and_si256(_mm256_srli_epi16(hh, 2), m30));
+        const int h = j / 4, r = j % 4;
+        const __m256i l = _mm256_loadu_si256((const __m256i *)(const void *)(w + 64 * h + 32 * (r % 2)));
+        const __m256i hh = _mm256_loadu_si256((const __m256i *)(const void *)(w + 128 + 32 * h));
+        const __m256i lo = r < 2 ? _mm256_and_si256(l, m4) : _mm256_and_si256(_mm256_srli_epi16(l, 4), m4);
+        __m256i hi;
+        switch (r) {
+        case 0: hi = _mm256_slli_epi16(hh, 4); break;
+        case 1: hi = _mm256_slli_epi16(hh, 2); break;
+        case 2: hi = hh; break;
+        default: hi = _mm256_srli_epi16(hh, 2); break;
         }
-        for (int g = 0; g < 16; g++) {
-            kb->sc[g] = sc[g];
-            kb->corr[g] = (int16_t)(32 * sc[g]);
-        }
-        kb->d = f16(w + 208);
-        kb->dm = kb->d;
-        return;
+        return _mm256_or_si256(lo, _mm256_and_si256(hi, _mm256_set1_epi8(0x30)));
     }
-    const uint8_t *scales = w + 4;
-    const uint8_t *q = wt == WQ5_K ? w + 48 : w + 16;
-    __m256i qh = _mm256_setzero_si256();
-    if (wt == WQ5_K)
-        qh = _mm256_loadu_si256((const __m256i *)(const void *)(w + 16));
-    for (int p = 0; p < 4; p++) {
-        const __m256i qs = _mm256_loadu_si256((const __m256i *)(const void *)(q + 32 * p));
-        __m256i lo = _mm256_and_si256(qs, m4);
-        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qs, 4), m4);
-        if (wt == WQ5_K) {
-            const __m256i b0 = _mm256_set1_epi8((char)(1 << (2 * p)));
-            const __m256i b1 = _mm256_set1_epi8((char)(1 << (2 * p + 1)));
-            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0),
-                                                      _mm256_set1_epi8(0x10)));
-            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1),
-                                                      _mm256_set1_epi8(0x10)));
-        }
-        kb->u[2 * p] = lo;
-        kb->u[2 * p + 1] = hi;
+    const uint8_t *q = w + (wt == WQ5_K ? 48 : 16) + 32 * (j / 2);
+    const __m256i qs = _mm256_loadu_si256((const __m256i *)(const void *)q);
+    __m256i u = (j % 2) ? _mm256_and_si256(_mm256_srli_epi16(qs, 4), m4) : _mm256_and_si256(qs, m4);
+    if (wt == WQ5_K) {
+        const __m256i qh = _mm256_loadu_si256((const __m256i *)(const void *)(w + 16));
+        const __m256i bit = _mm256_set1_epi8((char)(1 << j));
+        u = _mm256_or_si256(u, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, bit), bit),
+                                                _mm256_set1_epi8(0x10)));
     }
-    for (int j = 0; j < 8; j++) {
-        int sc, m;
-        scale_min_k4(j, scales, &sc, &m);
-        kb->sc[2 * j] = kb->sc[2 * j + 1] = (int16_t)sc;
-        kb->corr[2 * j] = kb->corr[2 * j + 1] = (int16_t)m;
-    }
-    kb->d = f16(w);
-    kb->dm = f16(w + 2);
+    return u;
 }
 
 INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
@@ -415,43 +410,39 @@ INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t l
     static const size_t wbytes[] = {144, 176, 210};
     const size_t wb = wbytes[wt];
     __m256 acc[4][4]; /* (RT, RN) */
-    float accm[4][4]; /* (RT, RN) correction terms */
+    __m256 accm[4][4]; /* (RT, RN) correction terms, lane 0 only */
 #pragma GCC unroll 4
     for (int t = 0; t < RT; t++)
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
             acc[t][n] = _mm256_setzero_ps();
-            accm[t][n] = 0.0f;
+            accm[t][n] = _mm256_setzero_ps();
         }
     const int64_t nb = K / QK_K;
     for (int64_t b = 0; b < nb; b++) {
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
-            kblock kb;
-            unpack_k(wt, W + (size_t)n * ldw + (size_t)b * wb, &kb);
-            __m256i scv[8]; /* scales of elements 32j..32j+31, one per int16 lane pair group */
-            for (int j = 0; j < 8; j++)
-                scv[j] = _mm256_setr_m128i(_mm_set1_epi16(kb.sc[2 * j]), _mm_set1_epi16(kb.sc[2 * j + 1]));
-            const __m256i corr = _mm256_loadu_si256((const __m256i *)(const void *)kb.corr);
+            const uint8_t *w = W + (size_t)n * ldw + (size_t)b * wb;
+            kscales ks;
+            scales_k(wt, w, &ks);
 #pragma GCC unroll 4
             for (int t = 0; t < RT; t++) {
                 const uint8_t *xb = X + (size_t)t * ldx + (size_t)b * 292;
                 float dx;
                 memcpy(&dx, xb, sizeof dx);
-                __m256i sumi = _mm256_setzero_si256();
-                for (int j = 0; j < 8; j++) {
-                    const __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 4 + 32 * j));
-                    const __m256i p16 = _mm256_maddubs_epi16(kb.u[j], xv);
-                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p16, scv[j]));
+                __m256i s0 = _mm256_setzero_si256(), s1 = s0;
+#pragma GCC unroll 8
+                for (int j = 0; j < 8; j += 2) {
+                    const __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 4 + 32 * j));
+                    const __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 36 + 32 * j));
+                    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(quants_k(wt, w, j), x0), ks.sc[j]));
+                    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(quants_k(wt, w, j + 1), x1), ks.sc[j + 1]));
                 }
+                const __m256i sumi = _mm256_add_epi32(s0, s1);
                 const __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 260));
-                const __m256i cm = _mm256_madd_epi16(bs, corr); /* 8 lanes of Σ c_g · bsum_g */
-                __m128i c4 = _mm_add_epi32(_mm256_castsi256_si128(cm), _mm256_extracti128_si256(cm, 1));
-                c4 = _mm_hadd_epi32(c4, c4);
-                c4 = _mm_hadd_epi32(c4, c4);
-                const int32_t c = _mm_cvtsi128_si32(c4);
-                acc[t][n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(dx * kb.d), acc[t][n]);
-                accm[t][n] += dx * kb.dm * (float)c;
+                const __m256i cm = _mm256_madd_epi16(bs, ks.corr); /* (8) partial Σ c_g · bsum_g */
+                acc[t][n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(dx * ks.d), acc[t][n]);
+                accm[t][n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(cm), _mm256_set1_ps(dx * ks.dm), accm[t][n]);
             }
         }
     }
@@ -459,18 +450,27 @@ INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t l
     for (int t = 0; t < RT; t++)
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++)
-            Y[t * ldy + n] = hsum(acc[t][n]) - accm[t][n];
+            Y[t * ldy + n] = hsum(acc[t][n]) - hsum(accm[t][n]);
 }
 
 INLINE void gemm_k(const int wt, float *Y, int64_t ldy, const void *Xv, size_t ldx,
                    const void *Wv, size_t ldw, int64_t T, int64_t N, int64_t K)
 {
     const uint8_t *X = Xv, *W = Wv;
-    for (int64_t n = 0; n < N; n++) {
+    if (T == 1) {
+        int64_t n = 0;
+        for (; n + 2 <= N; n += 2)
+            tile_k(wt, 1, 2, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        if (n < N)
+            tile_k(wt, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        return;
+    }
+    for (int64_t n = 0; n < N; n += 2) {
+        const int rn = (int)(N - n < 2 ? N - n : 2);
         const uint8_t *w = W + (size_t)n * ldw;
         for (int64_t t = 0; t < T; t += 4) {
             const int rt = (int)(T - t < 4 ? T - t : 4);
-            TILE_SWITCH(tile_k, wt, rt, 1, Y + t * ldy + n, ldy, X + (size_t)t * ldx, ldx, w, ldw, K);
+            TILE_SWITCH(tile_k, wt, rt, rn, Y + t * ldy + n, ldy, X + (size_t)t * ldx, ldx, w, ldw, K);
         }
     }
 }
