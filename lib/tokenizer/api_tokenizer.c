@@ -105,6 +105,39 @@ llm_status llm_tokenizer_encode_offsets(const llm_tokenizer *tok, const char *te
                          "llm_tokenizer_encode_offsets");
 }
 
+/* Whether p[0..n) is a proper prefix of a valid UTF-8 sequence (cut short by the data's end). */
+static bool is_valid_prefix(const uint8_t *p, size_t n)
+{
+    uint8_t c = p[0];
+    size_t need;
+    uint8_t lo = 0x80, hi = 0xBF; /* range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return false;
+    }
+    if (n >= need)
+        return false;
+    for (size_t k = 1; k < n; k++) {
+        uint8_t b = p[k];
+        if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80)
+            return false;
+    }
+    return true;
+}
+
 /* Appends src[0..n) to out, replacing invalid UTF-8 by U+FFFD. With `hold`, a valid but
  * incomplete sequence at the end is not written; *used gets the bytes consumed. */
 static llm_status append_lossy(llm_tok_bytes *out, const char *src, size_t n, bool hold,
@@ -127,20 +160,8 @@ static llm_status append_lossy(llm_tok_bytes *out, const char *src, size_t n, bo
             i += l;
             continue;
         }
-        if (hold) {
-            /* Is it a valid prefix cut short by the end of the data? */
-            size_t need = llm_tok_utf8_len(c);
-            if (need > 1 && n - i < need) {
-                bool prefix = true;
-                for (size_t k = i + 1; k < n; k++)
-                    prefix = prefix && ((uint8_t)src[k] & 0xC0) == 0x80;
-                char tmp[4] = {src[i], (char)0x80, (char)0x80, (char)0x80};
-                for (size_t k = i + 1; k < n; k++)
-                    tmp[k - i] = src[k];
-                if (prefix && llm_tok_utf8_valid_len(tmp, need) == need)
-                    break;
-            }
-        }
+        if (hold && is_valid_prefix((const uint8_t *)src + i, n - i))
+            break;
         LLM_TRY(llm_tok_bytes_append(out, "\xEF\xBF\xBD", 3));
         i++;
     }
