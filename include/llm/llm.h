@@ -453,7 +453,8 @@ LLM_API size_t llm_session_n_tokens(const llm_session *s);
  * Feeds tokens. A decoder appends them to its context and evaluates them (prompt batches run as
  * matrix products). An encoder-decoder model encodes them as its input (replacing the previous
  * input) and restarts its decoder. When `logits` is not NULL it receives the logits of every fed
- * position, [n][n_vocab] floats; `cap` counts floats. For automatic reuse of a cached prefix
+ * position, [n][n_vocab] floats (an encoder-decoder: its first decoder step, [1][n_vocab]);
+ * `cap` counts floats. For automatic reuse of a cached prefix
  * use llm_session_feed_prompt(). Every feed starts a new generation (the stop reason, the token
  * count of MAX_TOKENS and held-back text start over); a decoder may be fed zero tokens to
  * continue generating from its current context.

@@ -92,8 +92,6 @@ static uint64_t session_bytes(const struct llm_model *m, const llm_session_optio
                                     hp->n_head_kv * hp->head_dim);
     bytes += (uint64_t)o->n_ctx * sizeof(int32_t) * 2;     /* tokens, encoder ids */
     bytes += (uint64_t)hp->n_vocab * (sizeof(float) + 16); /* logits, sampler candidates */
-    if (hp->family == LLM_FAMILY_ENCODER_DECODER)
-        bytes += (uint64_t)o->n_ctx * hp->n_embd * sizeof(float);
     return bytes;
 }
 
@@ -130,7 +128,6 @@ static void session_free(struct llm_session *s)
     llm_kv_cache_free(&s->kv);
     llm_aligned_free(s->run.act);
     llm_aligned_free(s->run.comp.scratch);
-    llm_aligned_free(s->enc_hidden);
     llm_pool_destroy(s->pool);
     for (int i = 0; i < s->n_stops; i++)
         llm_mem_free(s->stops[i]);
@@ -170,7 +167,7 @@ static llm_status session_init(struct llm_session *s, struct llm_model *m,
     s->run.act = llm_aligned_alloc(s->run.act_bytes ? s->run.act_bytes : 64);
     LLM_CHECK(err, s->run.act, LLM_ERR_NOMEM, "cannot allocate %zu bytes of activations",
               s->run.act_bytes);
-    memset(s->run.act, 0, s->run.act_bytes);
+    memset(s->run.act, 0, s->run.act_bytes); /* once: architectures may keep state at its start */
 
     if (has_decoder(m)) {
         LLM_TRY(llm_kv_cache_init(&s->kv, o->kv_type, hp->n_layer, o->n_ctx,
@@ -186,10 +183,6 @@ static llm_status session_init(struct llm_session *s, struct llm_model *m,
     s->pending = llm_malloc(s->pending_cap);
     LLM_CHECK(err, s->tokens && s->enc_ids && s->logits && s->step_text && s->pending,
               LLM_ERR_NOMEM, "out of memory creating a session");
-    if (hp->family == LLM_FAMILY_ENCODER_DECODER) {
-        s->enc_hidden = llm_aligned_alloc((size_t)o->n_ctx * hp->n_embd * sizeof(float));
-        LLM_CHECK(err, s->enc_hidden, LLM_ERR_NOMEM, "out of memory for the encoder output");
-    }
     LLM_TRY(llm_sampler_init(&s->sampler, hp->n_vocab, err));
     if (llm_detokenizer_create(m->tok, 0, &s->detok) != LLM_OK)
         return llm_error_set(err, LLM_ERR_NOMEM, "cannot create the detokenizer: %s",
@@ -595,7 +588,8 @@ llm_status llm_session_encode_input(struct llm_session *s, const int32_t *ids, s
     LLM_TRY(check_ids(s, ids, n, err));
     uint32_t seq[2] = {0, (uint32_t)n};
     s->run.cross_ready = false;
-    LLM_TRY(s->model->ops->encode(&s->run, ids, seq, 1, s->enc_hidden, err));
+    /* the architecture keeps the encoder output in the run for its decoder */
+    LLM_TRY(s->model->ops->encode(&s->run, ids, seq, 1, NULL, err));
     memcpy(s->enc_ids, ids, n * sizeof *ids);
     s->n_enc = (uint32_t)n;
     s->n_tokens = 0;
@@ -618,10 +612,13 @@ llm_status llm_session_feed(llm_session *s, const int32_t *ids, size_t n, float 
                       s->model->ops->name);
         return llm_session_fail(s, &err);
     }
-    if (logits && cap < n * (size_t)hp->n_vocab) {
+    /* a decoder returns the logits of every fed position; an encoder-decoder, whose input goes
+     * to the encoder, those of its first decoder step */
+    size_t rows = hp->family == LLM_FAMILY_ENCODER_DECODER ? 1 : n;
+    if (logits && cap < rows * (size_t)hp->n_vocab) {
         llm_error_set(&err, LLM_ERR_BUFFER_TOO_SMALL,
-                      "logits buffer holds %zu floats, %zu needed (%zu tokens x %u vocab)", cap,
-                      n * (size_t)hp->n_vocab, n, hp->n_vocab);
+                      "logits buffer holds %zu floats, %zu needed (%zu rows x %u vocab)", cap,
+                      rows * (size_t)hp->n_vocab, rows, hp->n_vocab);
         return llm_session_fail(s, &err);
     }
     llm_status st;

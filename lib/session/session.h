@@ -44,10 +44,9 @@ struct llm_session {
     char *step_text;                 /* text returned by the last llm_session_step() */
     size_t step_text_len, step_text_cap;
     int64_t n_generated;
-    /* encoder-decoder: the encoder input and its output (n_ctx, n_embd) */
+    /* encoder-decoder: the encoder input (its output lives in the run) */
     int32_t *enc_ids;
     uint32_t n_enc;
-    float *enc_hidden;
 };
 
 /* Records err as the session's and the thread's last error; returns its status. */

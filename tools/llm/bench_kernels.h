@@ -2,7 +2,12 @@
 #ifndef LLM_TOOLS_BENCH_KERNELS_H
 #define LLM_TOOLS_BENCH_KERNELS_H
 
+#include <stdint.h>
+
 /* argv[0] is "kernels"; options: -t N (threads of the second column), --quick. */
 int llm_bench_kernels(int argc, char **argv);
+
+/* Stream (triad) bandwidth in GB/s with `threads` threads: the limit of memory-bound decoding. */
+double llm_bench_stream_gbs(uint32_t threads);
 
 #endif /* LLM_TOOLS_BENCH_KERNELS_H */

@@ -23,6 +23,7 @@ static int bench_tokenize(int argc, char **argv)
 static const llm_cli_cmd benches[] = {
     {"kernels", llm_bench_kernels, "matrix products, memory bandwidth and FMA peak"},
     {"tokenize", bench_tokenize, "tokenizer throughput"},
+    {"generate", llm_bench_generate, "prompt and generation tokens/s against the bandwidth bound"},
     /* one line per benchmark */
 };
 

@@ -1,0 +1,150 @@
+/*
+ * `llm bench generate`: prompt tokens/s (batched matrix × matrix) and generated tokens/s (one
+ * token at a time, matrix × vector), with generation compared to the memory-bandwidth bound
+ * bandwidth / (bytes of weights and KV cache read per token). The bandwidth is measured here, on
+ * this machine, with the same triad `llm bench kernels` uses. Encoder-decoder models report
+ * encoder and decoder tokens/s instead.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_kernels.h"
+#include "cli.h"
+#include "common/dtype.h"
+#include "model/model.h"
+
+static const char usage[] =
+    "usage: llm bench generate -m MODEL [-p N] [-n N] [-t THREADS]\n"
+    "\n"
+    "  -p N   prompt tokens evaluated as one batch (default 512)\n"
+    "  -n N   tokens generated one at a time, greedy, past end-of-text (default 128)\n"
+    "  -t N   threads (default 2)\n";
+
+/* Bytes a decoder reads from its weights for one generated token: every matrix once, except the
+ * token embedding table, of which one row is read (unless it doubles as the output head). */
+static double weight_bytes_per_token(const struct llm_model *m)
+{
+    double bytes = 0;
+    const llm_gguf_tensor *emb = llm_gguf_find_tensor(m->gguf, "token_embd.weight");
+    for (uint64_t i = 0; i < llm_gguf_n_tensors(m->gguf); i++) {
+        const llm_gguf_tensor *t = llm_gguf_tensor_at(m->gguf, i);
+        if (t == emb && !m->hp.tied_embeddings)
+            bytes += (double)t->nbytes / (double)t->ne[1];
+        else if (strcmp(t->name, "position_embd.weight") == 0)
+            bytes += (double)t->nbytes / (double)t->ne[1];
+        else
+            bytes += (double)t->nbytes;
+    }
+    return bytes;
+}
+
+int llm_bench_generate(int argc, char **argv)
+{
+    const char *cmd = "bench generate", *path = NULL;
+    int64_t n_prompt = 512, n_gen = 128, threads = 2;
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (!v)
+            return llm_cli_usage(cmd, "%s needs a value", o);
+        i++;
+        if (!strcmp(o, "-m"))
+            path = v;
+        else if (!strcmp(o, "-p") && llm_cli_parse_i64(v, 1, 1 << 20, &n_prompt))
+            continue;
+        else if (!strcmp(o, "-n") && llm_cli_parse_i64(v, 1, 1 << 20, &n_gen))
+            continue;
+        else if (!strcmp(o, "-t") && llm_cli_parse_i64(v, 1, 1024, &threads))
+            continue;
+        else
+            return llm_cli_usage(cmd, "unknown option or bad value '%s %s'", o, v);
+    }
+    if (!path)
+        return llm_cli_usage(cmd, "-m MODEL is required");
+    llm_model *m = NULL;
+    llm_status st = llm_model_open(path, NULL, &m);
+    if (st != LLM_OK)
+        return llm_cli_fail(cmd, st, "cannot open '%s'", path);
+    int rc = 0;
+    if (m->hp.family == LLM_FAMILY_ENCODER_DECODER) {
+        rc = llm_bench_generate_seq2seq(m, (int)n_prompt, (int)n_gen, (int)threads);
+        llm_model_close(m);
+        return rc;
+    }
+    if (m->hp.family != LLM_FAMILY_DECODER) {
+        llm_model_close(m);
+        return llm_cli_usage(cmd, "%s is an encoder model: use 'llm bench embed'", path);
+    }
+    llm_session_options so;
+    llm_session_options_init(&so);
+    so.n_ctx = (uint32_t)(n_prompt + n_gen);
+    so.n_threads = (uint32_t)threads;
+    so.n_batch = (uint32_t)n_prompt;
+    llm_session *s = NULL;
+    int32_t *ids = malloc((size_t)n_prompt * sizeof *ids);
+    st = ids ? llm_session_create(m, &so, &s) : LLM_ERR_NOMEM;
+    if (st != LLM_OK) {
+        rc = llm_cli_fail(cmd, st, "cannot create a session of %lld tokens",
+                          (long long)so.n_ctx);
+        goto done;
+    }
+    /* a fixed pseudo-random prompt: the work per token does not depend on the ids */
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int64_t i = 0; i < n_prompt; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        ids[i] = (int32_t)(x % m->hp.n_vocab);
+    }
+    fprintf(stderr, "measuring memory bandwidth...\n");
+    double gbs = llm_bench_stream_gbs((uint32_t)threads);
+    fprintf(stderr, "evaluating a %lld-token prompt...\n", (long long)n_prompt);
+    double t0 = llm_cli_now();
+    st = llm_session_feed(s, ids, (size_t)n_prompt, NULL, 0);
+    double t_prompt = llm_cli_now() - t0;
+    if (st != LLM_OK) {
+        rc = llm_cli_fail(cmd, st, "prompt");
+        goto done;
+    }
+    llm_session_set_float(s, LLM_PARAM_TEMPERATURE, 0);
+    llm_session_set_int(s, LLM_PARAM_IGNORE_EOS, 1);
+    llm_session_set_int(s, LLM_PARAM_MAX_TOKENS, n_gen);
+    fprintf(stderr, "generating %lld tokens...\n", (long long)n_gen);
+    t0 = llm_cli_now();
+    st = llm_session_generate(s, NULL, NULL);
+    double t_gen = llm_cli_now() - t0;
+    if (st != LLM_OK) {
+        rc = llm_cli_fail(cmd, st, "generation");
+        goto done;
+    }
+    /* average bytes per generated token: the weights plus the KV cache read so far */
+    const llm_hparams *hp = &m->hp;
+    double kv_row = 2.0 * hp->n_layer * hp->n_head_kv * hp->head_dim * sizeof(float);
+    double kv_avg = kv_row * ((double)n_prompt + (double)n_gen / 2);
+    double bytes = weight_bytes_per_token(m) + kv_avg;
+    double gen_tps = (double)n_gen / t_gen;
+    double bound = gbs * 1e9 / bytes;
+    llm_model_info info = {.struct_size = sizeof info};
+    llm_model_get_info(m, &info);
+    const llm_dtype_traits *wt = llm_dtype_get((uint32_t)info.weight_type);
+    printf("model      %s (%s, %u layers, %u wide, vocab %u, %s weights, %.1f MB)\n", path,
+           m->ops->name, hp->n_layer, hp->n_embd, hp->n_vocab, wt ? wt->name : "?",
+           (double)info.weight_bytes / 1e6);
+    printf("threads    %lld, kernels %s, stream bandwidth %.1f GB/s\n", (long long)threads,
+           llm_kernel_isa(), gbs);
+    printf("prompt     %lld tokens in %.3f s: %.1f tokens/s\n", (long long)n_prompt, t_prompt,
+           (double)n_prompt / t_prompt);
+    printf("generate   %lld tokens in %.3f s: %.2f tokens/s\n", (long long)n_gen, t_gen, gen_tps);
+    printf("bound      %.1f MB read per token -> %.2f tokens/s at %.1f GB/s: %.0f%% of the "
+           "bandwidth bound\n",
+           bytes / 1e6, bound, gbs, 100.0 * gen_tps / bound);
+done:
+    free(ids);
+    llm_session_destroy(s);
+    llm_model_close(m);
+    return rc;
+}
