@@ -181,9 +181,10 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a)
 #undef NEED_VALUE
         return llm_cli_usage(cmd, "unknown option '%s'", o);
     }
-    if (!a->model)
-        return llm_cli_usage(cmd, "-m MODEL is required (a GGUF file or a Hugging Face "
-                                  "directory)");
+    if (!a->model || !*a->model)
+        return llm_cli_usage(cmd, "no model given: pass -m with any GGUF file of the GPT-2, Llama "
+                                  "or T5 architectures (as llama.cpp's converters write them) or "
+                                  "a Hugging Face model directory");
     int sources = !!a->prompt + !!a->file + !!a->prompt_ids;
     if (sources != 1)
         return llm_cli_usage(cmd, "give exactly one of -p PROMPT, -f FILE, --prompt-ids IDS");
