@@ -262,6 +262,7 @@ struct llm_detokenizer {
     bool started;       /* some text was produced already (first-piece rules done) */
     char pending[8];    /* bytes of an incomplete UTF-8 sequence */
     size_t n_pending;
+    llm_tok_bytes raw, clean; /* reused across pushes: streaming allocates only while they grow */
 };
 
 llm_status llm_detokenizer_create(const llm_tokenizer *tok, uint32_t flags, llm_detokenizer **out)
@@ -294,34 +295,34 @@ llm_status llm_detokenizer_push(llm_detokenizer *d, int32_t id, char *buf, size_
     if (id < 0 || (size_t)id >= d->tok->n_vocab)
         return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_push: id %d is out of range [0, %zu)",
                         id, d->tok->n_vocab);
-    llm_tok_bytes raw = {0}, clean = {0};
-    llm_status st = llm_tok_bytes_append(&raw, d->pending, d->n_pending);
-    size_t before = raw.n;
+    llm_tok_bytes *raw = &d->raw, *clean = &d->clean;
+    raw->n = 0;
+    clean->n = 0;
+    llm_status st = llm_tok_bytes_append(raw, d->pending, d->n_pending);
+    size_t before = raw->n;
     if (st == LLM_OK)
-        st = llm_tok_decode_piece(d->tok, id, !d->started, d->flags, &raw);
-    bool produced = raw.n > before;
+        st = llm_tok_decode_piece(d->tok, id, !d->started, d->flags, raw);
+    bool produced = raw->n > before;
     size_t used = 0;
     if (st == LLM_OK)
-        st = llm_tok_bytes_append(&clean, "", 0);
+        st = llm_tok_bytes_append(clean, "", 0);
     if (st == LLM_OK)
-        st = append_lossy(&clean, raw.p, raw.n, true, &used);
+        st = append_lossy(clean, raw->p, raw->n, true, &used);
     if (st != LLM_OK) {
         st = llm_fail(st, "llm_detokenizer_push: out of memory");
     } else {
-        st = write_out(&clean, buf, cap, len_out, "llm_detokenizer_push");
-        if (st == LLM_OK && (buf || clean.n == 0)) {
+        st = write_out(clean, buf, cap, len_out, "llm_detokenizer_push");
+        if (st == LLM_OK && (buf || clean->n == 0)) {
             /* Consumed: keep the held-back tail. */
-            size_t rest = raw.n - used;
+            size_t rest = raw->n - used;
             if (rest > sizeof d->pending)
                 rest = sizeof d->pending;
-            memcpy(d->pending, raw.p + used, rest);
+            memcpy(d->pending, raw->p + used, rest);
             d->n_pending = rest;
             if (produced)
                 d->started = true;
         }
     }
-    llm_mem_free(raw.p);
-    llm_mem_free(clean.p);
     return st;
 }
 
@@ -332,25 +333,29 @@ llm_status llm_detokenizer_flush(llm_detokenizer *d, char *buf, size_t cap, size
     if (!d || !len_out)
         return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_flush: %s is NULL",
                         !d ? "d" : "len_out");
-    llm_tok_bytes clean = {0};
+    llm_tok_bytes *clean = &d->clean;
+    clean->n = 0;
     size_t used = 0;
-    llm_status st = llm_tok_bytes_append(&clean, "", 0);
+    llm_status st = llm_tok_bytes_append(clean, "", 0);
     if (st == LLM_OK)
-        st = append_lossy(&clean, d->pending, d->n_pending, false, &used);
+        st = append_lossy(clean, d->pending, d->n_pending, false, &used);
     if (st != LLM_OK) {
         st = llm_fail(st, "llm_detokenizer_flush: out of memory");
     } else {
-        st = write_out(&clean, buf, cap, len_out, "llm_detokenizer_flush");
-        if (st == LLM_OK && (buf || clean.n == 0)) {
+        st = write_out(clean, buf, cap, len_out, "llm_detokenizer_flush");
+        if (st == LLM_OK && (buf || clean->n == 0)) {
             d->n_pending = 0;
             d->started = false;
         }
     }
-    llm_mem_free(clean.p);
     return st;
 }
 
 void llm_detokenizer_destroy(llm_detokenizer *d)
 {
+    if (d) {
+        llm_mem_free(d->raw.p);
+        llm_mem_free(d->clean.p);
+    }
     llm_mem_free(d);
 }
