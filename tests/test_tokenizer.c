@@ -19,6 +19,7 @@
 #include <llm/llm.h>
 
 #include "testdata.h"
+#include "common/alloc.h"
 #include "tokenizer/tokenizer.h"
 
 static const char SEP[] = "\n__ggml_vocab_test__\n";
@@ -117,15 +118,15 @@ static size_t split_inp(char *buf, size_t size, char **str, size_t *len, size_t 
 /* ---------------------------------------------------------------------------------------------- */
 /* Reference suites                                                                               */
 
-START_TEST(test_suite)
+/* Encodes every string of a suite; returns how many match the reference ids. */
+static size_t run_suite(const llm_tokenizer *t, const char *inp_rel, const char *out_rel,
+                        const char *name, size_t *total)
 {
-    const suite_case *c = &suites[_i];
-    llm_tokenizer *t = open_tok(c->tokenizer);
     size_t isz = 0, osz = 0;
     char path[4096];
-    snprintf(path, sizeof path, "%s", llm_test_path(c->inp));
+    snprintf(path, sizeof path, "%s", llm_test_path(inp_rel));
     char *inp = llm_test_read_file(path, &isz);
-    snprintf(path, sizeof path, "%s", llm_test_path(c->out));
+    snprintf(path, sizeof path, "%s", llm_test_path(out_rel));
     char *out = llm_test_read_file(path, &osz);
     ck_assert_ptr_nonnull(inp);
     ck_assert_ptr_nonnull(out);
@@ -156,15 +157,65 @@ START_TEST(test_suite)
         if (same)
             matched++;
         else
-            fprintf(stderr, "%s: string %zu differs (%zu ids, expected %zu)\n", c->tokenizer, k,
-                    got_n, ne);
+            fprintf(stderr, "%s: string %zu differs (%zu ids, expected %zu)\n", name, k, got_n,
+                    ne);
         free(got);
         line = nl + 1;
     }
-    ck_assert_msg(matched == n, "%s: %zu/%zu strings match", c->tokenizer, matched, n);
     free(inp);
     free(out);
+    *total = n;
+    return matched;
+}
+
+START_TEST(test_suite)
+{
+    const suite_case *c = &suites[_i];
+    llm_tokenizer *t = open_tok(c->tokenizer);
+    size_t n = 0, matched = run_suite(t, c->inp, c->out, c->tokenizer, &n);
+    ck_assert_msg(matched == n, "%s: %zu/%zu strings match", c->tokenizer, matched, n);
     llm_tokenizer_close(t);
+}
+END_TEST
+
+/* `llm convert`'s tokenizer export: a Hugging Face directory written as GGUF metadata, then read
+ * back (also through a serialized file in memory), tokenizes the suite exactly. */
+START_TEST(test_export_gguf)
+{
+    static const suite_case dirs[] = {
+        {"tokenizers/gpt2", "vocab/ggml-vocab-gpt-2.gguf.inp", "vocab/ggml-vocab-gpt-2.gguf.out"},
+        {"tokenizers/bert-base-uncased", "vocab/ggml-vocab-bert-bge.gguf.inp",
+         "vocab/ggml-vocab-bert-bge.gguf.out"},
+        {"tokenizers/t5-small", "tokenizers/t5-small/t5-small.inp",
+         "tokenizers/t5-small/t5-small.spm.out"},
+    };
+    const suite_case *c = &dirs[_i];
+    llm_gguf *g = NULL;
+    llm_error err;
+    llm_error_clear(&err);
+    ck_assert_int_eq(llm_gguf_create(&g, &err), LLM_OK);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", llm_test_path(c->tokenizer));
+    llm_status st = llm_tokenizer_export_gguf(dir, g, &err);
+    ck_assert_msg(st == LLM_OK, "export %s: %s", c->tokenizer, err.msg);
+    void *mem = NULL;
+    size_t size = 0;
+    ck_assert_int_eq(llm_gguf_write_memory(g, &mem, &size, &err), LLM_OK);
+    llm_gguf *g2 = NULL;
+    ck_assert_int_eq(llm_gguf_open_memory(mem, size, NULL, &g2, &err), LLM_OK);
+    const llm_gguf *srcs[2] = {g, g2};
+    for (int k = 0; k < 2; k++) {
+        struct llm_tokenizer *t = NULL;
+        st = llm_tokenizer_from_gguf(srcs[k], &t, &err);
+        ck_assert_msg(st == LLM_OK, "reload %s: %s", c->tokenizer, err.msg);
+        size_t n = 0, matched = run_suite(t, c->inp, c->out, c->tokenizer, &n);
+        ck_assert_msg(matched == n, "%s exported: %zu/%zu strings match", c->tokenizer, matched,
+                      n);
+        llm_tokenizer_free(t);
+    }
+    llm_gguf_close(g2);
+    llm_gguf_close(g);
+    llm_mem_free(mem);
 }
 END_TEST
 
@@ -760,6 +811,10 @@ static Suite *tokenizer_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_suite, 0, (int)N_SUITES);
     tcase_add_test(tc, test_suite_decode_gpt2);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("export");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_export_gguf, 0, 3);
     suite_add_tcase(s, tc);
     tc = tcase_create("golden");
     tcase_set_timeout(tc, 60);

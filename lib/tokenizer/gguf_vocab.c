@@ -127,6 +127,10 @@ static llm_status setup_gpt2(struct llm_tokenizer *t, const llm_gguf *g, llm_err
             return st;
         }
     }
+    if (pre_len < sizeof t->pre_name) {
+        memcpy(t->pre_name, pre, pre_len);
+        t->pre_name[pre_len] = '\0';
+    }
     t->ignore_merges = d->ignore_merges;
     t->add_bos = d->add_bos;
     return LLM_OK;

@@ -228,6 +228,8 @@ static llm_status load_pre(struct llm_tokenizer *t, const json_t *n, int depth, 
         return LLM_OK;
     } else if (strcmp(type, "ByteLevel") == 0) {
         *byte_level = true;
+        if (!t->pre_name[0] && jbool(n, "use_regex", true))
+            snprintf(t->pre_name, sizeof t->pre_name, "gpt-2");
         p.kind = LLM_PRE_BYTELEVEL;
         p.use_regex = jbool(n, "use_regex", true);
         p.add_prefix_space = jbool(n, "add_prefix_space", false);
@@ -238,6 +240,20 @@ static llm_status load_pre(struct llm_tokenizer *t, const json_t *n, int depth, 
             LLM_TRY(llm_tok_compile_regex(llm_tok_gpt2_regex, strlen(llm_tok_gpt2_regex), &p.re,
                                           err));
     } else if (strcmp(type, "Split") == 0) {
+        /* The split regexes llama.cpp knows by name (for GGUF export). */
+        static const struct {
+            const char *re, *name;
+        } known[] = {
+            {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+             "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+             "llama-bpe"},
+            {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
+             "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+             "qwen2"}};
+        const char *src = jstr(json_object_get(n, "pattern"), "Regex");
+        for (size_t k = 0; src && k < sizeof known / sizeof known[0]; k++)
+            if (strcmp(src, known[k].re) == 0)
+                snprintf(t->pre_name, sizeof t->pre_name, "%s", known[k].name);
         p.kind = LLM_PRE_SPLIT;
         p.behavior = behavior_of(jstr(n, "behavior"));
         p.invert = jbool(n, "invert", false);

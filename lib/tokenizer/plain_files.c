@@ -246,6 +246,7 @@ llm_status llm_tokenizer_from_vocab_json(const char *vocab_path, const char *mer
     t->model = LLM_TOKMODEL_BPE;
     t->byte_level = true;
     t->dec = LLM_DEC_BYTELEVEL;
+    snprintf(t->pre_name, sizeof t->pre_name, "gpt-2");
     st = llm_tok_setup_bytelevel(t, NULL, err);
     if (st == LLM_OK)
         st = llm_tok_finish(t, err);

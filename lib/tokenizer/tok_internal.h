@@ -227,6 +227,7 @@ struct llm_tokenizer {
     bool dec_strip_first_space;
 
     /* BPE */
+    char pre_name[32];         /* llama.cpp's tokenizer.ggml.pre name of the split regex, or "" */
     bool byte_level;
     bool byte_fallback;
     bool ignore_merges;
