@@ -186,6 +186,19 @@ static llm_status rd_array(rd *r, llm_gguf_value *v, const char *key, int depth)
         uint64_t start = r->pos, pool = 0;
         for (uint64_t i = 0; i < count; i++) {
             uint64_t s, len, t;
+            /* The fast path checks inline; the message is only formatted on failure. */
+            if (rd_left(r) >= 8) {
+                memcpy(&len, r->p + r->pos, 8);
+                if (len <= rd_left(r) - 8 &&
+                    (!r->lim->max_string_length || len <= r->lim->max_string_length)) {
+                    r->pos += 8 + len;
+                    if (!llm_add_ok(pool, len + 1, &t))
+                        return llm_error_set(r->err, LLM_ERR_FORMAT,
+                                             "key '%s': string array too large", key);
+                    pool = t;
+                    continue;
+                }
+            }
             char what[64];
             snprintf(what, sizeof what, "element %" PRIu64 " of the string array", i);
             llm_status st = rd_str_span(r, &s, &len, what);
