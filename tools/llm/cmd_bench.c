@@ -24,6 +24,7 @@ static const llm_cli_cmd benches[] = {
     {"kernels", llm_bench_kernels, "matrix products, memory bandwidth and FMA peak"},
     {"tokenize", bench_tokenize, "tokenizer throughput"},
     {"generate", llm_bench_generate, "prompt and generation tokens/s against the bandwidth bound"},
+    {"embed", llm_bench_embed, "sentence embeddings/s and tokens/s against the FMA peak"},
     /* one line per benchmark */
 };
 
