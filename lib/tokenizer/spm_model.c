@@ -294,6 +294,12 @@ static llm_status build(struct llm_tokenizer *t, const uint8_t *data, size_t len
         LLM_TRY(llm_tok_charsmap_load(&t->charsmap, info.charsmap, info.charsmap_len, err));
     llm_tok_norm nm;
     memset(&nm, 0, sizeof nm);
+    if (!info.charsmap_len && (strncmp(info.name, "nfkc", 4) == 0 ||
+                               strncmp(info.name, "nmt_nfkc", 8) == 0)) {
+        /* A built-in NFKC rule without its compiled map: apply NFKC from utf8proc. */
+        nm.kind = LLM_NORM_NFKC;
+        LLM_TRY(llm_tok_add_norm(t, &nm, err));
+    }
     nm.kind = LLM_NORM_SPM;
     nm.add_dummy_prefix = info.add_dummy_prefix;
     nm.remove_extra_ws = info.remove_extra_ws;

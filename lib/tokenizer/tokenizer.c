@@ -651,6 +651,12 @@ static llm_status encode_segment(const struct llm_tokenizer *t, llm_tok_view seg
     {
         llm_tok_ranges r[2] = {{0}};
         int rc = 0;
+        /* Words are ~4 bytes in natural text: size the lists once instead of growing them. */
+        size_t guess = v.len / 4 + 16;
+        for (int k = 0; k < 2 && st == LLM_OK; k++) {
+            r[k].v = llm_malloc(guess * 2 * sizeof *r[k].v);
+            r[k].cap = r[k].v ? guess : 0;
+        }
         st = llm_tok_ranges_push(&r[0], 0, v.len);
         for (size_t i = 0; i < t->n_pres && st == LLM_OK; i++) {
             int nxt = cur == 0 ? 1 : 0;
@@ -775,6 +781,18 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
     llm_tok_str s = {0};
     llm_tok_bpe_cache *cache = NULL;
     llm_status st = sanitize(text, len, &s);
+    if (st == LLM_OK && out->cap < len / 4 + 16) {
+        /* About one token per four bytes: reserve once. */
+        size_t cap = len / 4 + 16;
+        int32_t *ids = llm_realloc(out->ids, cap * sizeof *ids);
+        if (ids)
+            out->ids = ids;
+        uint32_t *offs = ids ? llm_realloc(out->offs, cap * 2 * sizeof *offs) : NULL;
+        if (offs) {
+            out->offs = offs;
+            out->cap = cap;
+        }
+    }
     bool add = (flags & LLM_ENCODE_ADD_SPECIAL) != 0;
     for (size_t k = 0; add && st == LLM_OK && k < t->n_post_pre; k++)
         st = llm_tok_out_push(out, t->post_pre[k], 0, 0);
