@@ -24,6 +24,12 @@ static llm_status find_matches(const pcre2_code *re, const char *s, size_t a, si
     while (pos < b) {
         int rc = jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK, md, NULL)
                      : pcre2_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK, md, NULL);
+        if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && jit) {
+            /* The JIT stack is small (e.g. a lookahead over a huge run of spaces): the
+             * interpreter keeps its backtracking on the heap. */
+            rc = pcre2_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md,
+                             NULL);
+        }
         if (rc < 0)
             break;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
