@@ -599,9 +599,10 @@ static llm_status sanitize(const char *text, size_t len, llm_tok_str *out)
             j++;
         if (j > i) {
             memcpy(out->s + out->len, text + i, j - i);
-            for (size_t k = i; k < j; k++) {
-                out->ostart[out->len + k - i] = (uint32_t)k;
-                out->oend[out->len + k - i] = (uint32_t)k + 1;
+            uint32_t *os = out->ostart + out->len, *oe = out->oend + out->len;
+            for (size_t k = 0; k < j - i; k++) {
+                os[k] = (uint32_t)(i + k);
+                oe[k] = (uint32_t)(i + k) + 1;
             }
             out->len += j - i;
             i = j;
@@ -800,9 +801,14 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
     bool first = true;
     while (st == LLM_OK && i <= s.len) {
         ptrdiff_t k = -1;
-        /* Skip bytes no added token starts with. */
-        while (i < s.len && t->added_first[(uint8_t)s.s[i]] == t->added_first[(uint8_t)s.s[i] + 1])
-            i++;
+        /* Skip bytes no added token starts with (locals: char stores alias everything). */
+        {
+            const uint8_t *p = (const uint8_t *)s.s;
+            const uint16_t *af = t->added_first;
+            size_t e = s.len;
+            while (i < e && af[p[i]] == af[p[i] + 1])
+                i++;
+        }
         if (i < s.len)
             k = match_added(t, s.s, s.len, i, flags);
         if (k < 0 && i < s.len) {
