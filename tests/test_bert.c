@@ -9,6 +9,8 @@
  *  - batch:   100 texts embedded at once equal the same texts embedded one by one.
  *  - errors:  pooling none, too long texts (and truncation), small buffers, decoders.
  *  - quantized: the f32 golden model re-encoded as q8_0 stays within the q8_0 tolerance.
+ *  - cli:     `llm embed` (token vectors to a float32 file, pooled vectors as JSON); the
+ *             program's path is the first argument.
  *  - t5:      the embedding calls on the encoder of an encoder-decoder model.
  *  - hf:      a Hugging Face / sentence-transformers directory written from a golden GGUF
  *             (config.json, vocab.txt, model.safetensors, modules.json, 1_Pooling, 2_Normalize)
@@ -712,6 +714,71 @@ START_TEST(test_t5_encoder_embeddings)
 END_TEST
 
 /* ---------------------------------------------------------------------------------------------- */
+/* the llm program                                                                                */
+/* ---------------------------------------------------------------------------------------------- */
+
+static const char *llm_program; /* argv[1]: the built `llm`, or NULL to skip these tests */
+
+/* `llm embed --pooling none --prompt-ids ... -o FILE` writes the golden token vectors, and
+ * `llm embed --format json TEXT` prints the golden pooled embedding. */
+START_TEST(test_cli_embed)
+{
+    if (!llm_program)
+        return;
+    json_t *cases[GOLDEN_BERT_CASES];
+    bert_cases(cases, GOLDEN_BERT_CASES);
+    json_t *c = cases[1]; /* bert-tiny-mean-f32.text */
+    char *model = path_dup(MODEL_MEAN_F32);
+    size_t n = 0, gn = 0;
+    int32_t *ids = case_ids(c, &n);
+    char idstr[1024] = "";
+    for (size_t i = 0; i < n; i++)
+        snprintf(idstr + strlen(idstr), sizeof idstr - strlen(idstr), "%s%d", i ? " " : "",
+                 ids[i]);
+    char out[] = "/tmp/llm-bert-cli-XXXXXX";
+    int fd = mkstemp(out);
+    ck_assert(fd >= 0);
+    close(fd);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' embed -m '%s' -t 2 --pooling none --prompt-ids '%s' -o '%s'",
+             llm_program, model, idstr, out);
+    int rc = system(cmd);
+    size_t size = 0;
+    float *got = llm_test_read_file(out, &size);
+    unlink(out);
+    ck_assert_msg(rc == 0 && got != NULL, "failed: %s", cmd);
+    float *g = golden_output(c, "hidden", &gn);
+    ck_assert_uint_eq(size, gn * sizeof(float));
+    double err = llm_test_rel_err(got, g, gn);
+    ck_assert_msg(err <= case_tolerance(c), "llm embed tokens: rel err %.3g", err);
+    free(got), free(g);
+
+    const char *text = json_string_value(json_object_get(json_object_get(c, "input"), "text"));
+    snprintf(cmd, sizeof cmd, "'%s' embed -m '%s' --format json '%s'", llm_program, model, text);
+    FILE *pipe = popen(cmd, "r");
+    ck_assert(pipe != NULL);
+    json_error_t jerr;
+    json_t *doc = json_loadf(pipe, 0, &jerr);
+    ck_assert_int_eq(pclose(pipe), 0);
+    ck_assert_msg(doc != NULL, "llm embed --format json: %s", jerr.text);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "dim")), 64);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "pooling")), "mean");
+    ck_assert_uint_eq(json_integer_value(json_object_get(doc, "n_tokens")), n);
+    json_t *vec = json_object_get(json_array_get(json_object_get(doc, "embeddings"), 0),
+                                  "embedding");
+    ck_assert_uint_eq(json_array_size(vec), 64);
+    float v[64];
+    for (size_t i = 0; i < 64; i++)
+        v[i] = (float)json_number_value(json_array_get(vec, i));
+    g = golden_output(c, "pooled", &gn);
+    err = llm_test_rel_err(v, g, 64);
+    ck_assert_msg(err <= case_tolerance(c), "llm embed json: rel err %.3g", err);
+    json_decref(doc);
+    free(g), free(ids), free(model);
+}
+END_TEST
+
+/* ---------------------------------------------------------------------------------------------- */
 /* Hugging Face directory                                                                         */
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -998,6 +1065,11 @@ static Suite *bert_suite(void)
     tcase_add_test(tc, test_q8_0_weights);
     suite_add_tcase(su, tc);
 
+    tc = tcase_create("cli");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_cli_embed);
+    suite_add_tcase(su, tc);
+
     tc = tcase_create("t5");
     tcase_add_test(tc, test_t5_encoder_embeddings);
     suite_add_tcase(su, tc);
@@ -1011,8 +1083,9 @@ static Suite *bert_suite(void)
     return su;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    llm_program = argc > 1 ? argv[1] : NULL;
     llm_test_data_require();
     SRunner *sr = srunner_create(bert_suite());
     srunner_run_all(sr, CK_NORMAL);
