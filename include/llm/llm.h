@@ -637,7 +637,7 @@ typedef struct llm_embed_result {
  * @param[in]  cap     floats in `out`
  * @param[out] result  may be NULL
  * @return LLM_OK, LLM_ERR_TOO_LONG (names the text), LLM_ERR_BUFFER_TOO_SMALL, LLM_ERR_STATE
- *         (pooling none: use llm_session_embed_tokens), LLM_ERR_UNSUPPORTED (a decoder model)
+ *         (pooling none: use llm_session_embed_ids), LLM_ERR_UNSUPPORTED (a decoder model)
  * @since 0.1
  */
 LLM_API llm_status llm_session_embed(llm_session *s, const char *const *texts, size_t n_texts,

@@ -13,12 +13,8 @@
 #include "common/dtype.h"
 #include "common/log.h"
 #include "common/options.h"
+#include "model/hf_import.h"
 #include "tokenizer/tokenizer.h"
-
-/* The Hugging Face importer is optional at link time (weak) so that builds without it still run
- * GGUF models; a directory then fails with a clear message. */
-llm_status llm_hf_import(const char *dir, const llm_gguf_limits *lim, llm_gguf **out,
-                         llm_error *err) __attribute__((weak));
 
 /* ---------------------------------------------------------------------------------------------- */
 /* options                                                                                        */
@@ -182,9 +178,6 @@ static llm_status model_open(const char *path, const llm_model_options *opt,
     llm_status st = m->path ? LLM_OK : llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
 
     bool dir = is_directory(path);
-    if (st == LLM_OK && dir && !llm_hf_import)
-        st = llm_error_set(err, LLM_ERR_UNSUPPORTED,
-                           "this build cannot read Hugging Face directories");
     if (st == LLM_OK)
         st = dir ? llm_hf_import(path, &lim, &m->gguf, err)
                  : llm_gguf_open(path, &lim, &m->gguf, err);
