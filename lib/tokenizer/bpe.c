@@ -441,8 +441,10 @@ llm_status llm_tok_bpe_word_cached(const struct llm_tokenizer *t, llm_tok_bpe_ca
         c->rel = nr;
         c->capi = capi;
     }
-    memcpy(c->ids + c->ni, out->ids + first, k * sizeof *c->ids);
-    memcpy(c->rel + 2 * c->ni, rel, 2 * k * sizeof *rel);
+    if (k > 0) {
+        memcpy(c->ids + c->ni, out->ids + first, k * sizeof *c->ids);
+        memcpy(c->rel + 2 * c->ni, rel, 2 * k * sizeof *rel);
+    }
     wc_entry *e = &c->e[c->n];
     e->word_off = (uint32_t)c->nb;
     e->word_len = (uint32_t)w.len;

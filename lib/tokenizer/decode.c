@@ -121,10 +121,10 @@ llm_status llm_tok_decode_piece(const struct llm_tokenizer *t, int32_t id, bool 
         return LLM_OK;
     case LLM_DEC_SPM:
     case LLM_DEC_METASPACE:
-        if (ty == LLM_TOKTYPE_BYTE || (t->byte_fallback && n == 6 && p[0] == '<' && p[1] == '0' &&
-                                       p[2] == 'x' && p[5] == '>')) {
+        if (n == 6 && (ty == LLM_TOKTYPE_BYTE || t->byte_fallback) && p[0] == '<' &&
+            p[1] == '0' && p[2] == 'x' && p[5] == '>') {
             int hi = hexval(p[3]), lo = hexval(p[4]);
-            if (n == 6 && hi >= 0 && lo >= 0) {
+            if (hi >= 0 && lo >= 0) {
                 char c = (char)(hi * 16 + lo);
                 return llm_tok_bytes_append(out, &c, 1);
             }
