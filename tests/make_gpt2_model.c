@@ -18,17 +18,6 @@
 
 #define PROG "make_gpt2_model"
 
-static uint32_t arg_u32(const char *s)
-{
-    char *end = NULL;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || v == 0 || v > 1000000) {
-        fprintf(stderr, PROG ": bad number '%s'\n", s);
-        exit(2);
-    }
-    return (uint32_t)v;
-}
-
 int main(int argc, char **argv)
 {
     uint32_t L = 12, E = 768, H = 12, ctx = 1024;
@@ -47,13 +36,13 @@ int main(int argc, char **argv)
         }
         i++;
         if (!strcmp(o, "--layers"))
-            L = arg_u32(v);
+            L = maker_arg_u32(PROG, v);
         else if (!strcmp(o, "--embd"))
-            E = arg_u32(v);
+            E = maker_arg_u32(PROG, v);
         else if (!strcmp(o, "--heads"))
-            H = arg_u32(v);
+            H = maker_arg_u32(PROG, v);
         else if (!strcmp(o, "--ctx"))
-            ctx = arg_u32(v);
+            ctx = maker_arg_u32(PROG, v);
         else if (!strcmp(o, "--vocab"))
             vocab = v;
         else if (!strcmp(o, "--type") && (type = maker_type(v)) >= 0)

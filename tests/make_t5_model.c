@@ -13,7 +13,6 @@
  * Weights: matrices ~ N(0, 0.02), norm weights 1 + N(0, 0.1), relative bias N(0, 0.5), as in the
  * golden set; the numbers are meaningless, the work per token is real.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,59 +20,23 @@
 #include "common/alloc.h"
 #include "common/dtype.h"
 #include "model/gguf.h"
+#include "model_maker.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static double uniform01(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return ((rng_state >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
-
-static float gauss(void)
-{
-    return (float)(sqrt(-2.0 * log(uniform01())) * cos(6.283185307179586 * uniform01()));
-}
+#define PROG "make_t5_model"
 
 static llm_error err;
 
 static void check(llm_status st, const char *what)
 {
-    if (st == LLM_OK)
-        return;
-    fprintf(stderr, "make_t5_model: %s: %s: %s\n", what, llm_status_string(st), err.msg);
-    exit(1);
+    maker_check(PROG, st, &err, what);
 }
 
 /* Adds a (rows, cols) tensor of mean + sd·N(0, 1), converted to `type` when it is a matrix. */
 static void add(llm_gguf *g, const char *name, uint64_t cols, uint64_t rows, float mean, float sd,
                 uint32_t type)
 {
-    size_t n = (size_t)(cols * rows);
-    float *v = malloc(n * sizeof *v);
-    if (!v) {
-        fprintf(stderr, "make_t5_model: out of memory for %s\n", name);
-        exit(1);
-    }
-    for (size_t i = 0; i < n; i++)
-        v[i] = mean + sd * gauss();
-    uint64_t ne[2] = {cols, rows};
-    check(llm_gguf_add_tensor(g, name, LLM_DTYPE_F32, rows > 1 ? 2 : 1, ne, v, &err), name);
-    free(v);
-    if (type != LLM_DTYPE_F32 && rows > 1)
-        check(llm_gguf_convert_tensor(g, llm_gguf_n_tensors(g) - 1, type, &err), name);
+    maker_add(PROG, g, name, cols, rows, mean, sd, type);
 }
-
-static uint32_t arg_u32(const char *s)
-{
-    char *end = NULL;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || v == 0 || v > 1000000) {
-        fprintf(stderr, "make_t5_model: bad number '%s'\n", s);
-        exit(2);
-    }
     return (uint32_t)v;
 }
 
@@ -153,23 +116,23 @@ int main(int argc, char **argv)
             return 2;
         }
         if (strcmp(o, "--layers") == 0)
-            L = arg_u32(v);
+            L = maker_arg_u32(PROG, v);
         else if (strcmp(o, "--dec-layers") == 0)
-            Ld = arg_u32(v);
+            Ld = maker_arg_u32(PROG, v);
         else if (strcmp(o, "--embd") == 0)
-            E = arg_u32(v);
+            E = maker_arg_u32(PROG, v);
         else if (strcmp(o, "--heads") == 0)
-            H = arg_u32(v);
+            H = maker_arg_u32(PROG, v);
         else if (strcmp(o, "--dkv") == 0)
-            DK = arg_u32(v);
+            DK = maker_arg_u32(PROG, v);
         else if (strcmp(o, "--ff") == 0)
-            F = arg_u32(v);
+            F = maker_arg_u32(PROG, v);
         else if (strcmp(o, "--vocab") == 0)
-            V = arg_u32(v);
+            V = maker_arg_u32(PROG, v);
         else if (strcmp(o, "--ctx") == 0)
-            ctx = arg_u32(v);
+            ctx = maker_arg_u32(PROG, v);
         else if (strcmp(o, "--seed") == 0)
-            rng_state ^= arg_u32(v) * 0x2545F4914F6CDD1Dull;
+            maker_seed(maker_arg_u32(PROG, v));
         else if (strcmp(o, "--tokenizer") == 0)
             tok = v;
         else if (strcmp(o, "--type") == 0 && strcmp(v, "f32") == 0)

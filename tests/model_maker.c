@@ -75,6 +75,17 @@ uint64_t maker_copy_vocab(const char *prog, llm_gguf *g, const char *path)
     return n_vocab;
 }
 
+uint32_t maker_arg_u32(const char *prog, const char *s)
+{
+    char *end = NULL;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || v == 0 || v > 1000000) {
+        fprintf(stderr, "%s: bad number '%s'\n", prog, s);
+        exit(2);
+    }
+    return (uint32_t)v;
+}
+
 int maker_type(const char *name)
 {
     for (uint32_t t = 0; t < LLM_DTYPE_COUNT; t++) {
