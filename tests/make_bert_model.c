@@ -34,8 +34,6 @@ static void add(llm_gguf *g, const char *name, uint64_t cols, uint64_t rows, flo
 {
     maker_add(PROG, g, name, cols, rows, mean, sd, type);
 }
-    return (uint32_t)v;
-}
 
 int main(int argc, char **argv)
 {

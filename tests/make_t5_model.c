@@ -37,8 +37,6 @@ static void add(llm_gguf *g, const char *name, uint64_t cols, uint64_t rows, flo
 {
     maker_add(PROG, g, name, cols, rows, mean, sd, type);
 }
-    return (uint32_t)v;
-}
 
 /* Copies the tokenizer of `src`, padded to n_vocab pieces. */
 static void copy_tokenizer(llm_gguf *g, const llm_gguf *src, uint32_t n_vocab)
