@@ -5,7 +5,7 @@
  * each output keeps its own 8-lane accumulator, updated in the same order whatever the tile
  * shape, and is reduced by the same horizontal sum at the end, so an output's bytes never depend
  * on where the tile boundaries fall (thread-count invariance). Prefill (T > 1) uses 4 × 3 tiles
- * for float weights and 4 × 2 for quantized ones, so each weight vector loaded or unpacked
+ * for float weights, q8_0 and q4_0, and 4 × 2 for the other quantized ones, so each weight vector loaded or unpacked
  * serves four tokens; decode (T = 1) uses 1 × 4 tiles to keep four rows' loads in flight.
  * Within a call the loops run over groups of RN rows outside and tiles of tokens inside, so a
  * group's weights stay in L1 while every token passes over them.
@@ -245,27 +245,28 @@ INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int6
     const int64_t nb = K / QK;
     for (int64_t b = 0; b < nb; b++) {
         __m256i wq[4], wa[4];
-        float dw[4], mw[4];
+        __m256 dw[4]; /* d_w broadcast: the product with d_x is one vmulps per output */
+        float mw[4];
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
             const uint8_t *blk = W + (size_t)n * ldw + (size_t)b * wb;
             wq[n] = unpack_q(wt, blk);
             wa[n] = has_min ? wq[n] : _mm256_sign_epi8(wq[n], wq[n]); /* |w| */
-            dw[n] = f16(blk);
+            dw[n] = _mm256_set1_ps(f16(blk));
             mw[n] = has_min ? f16(blk + 2) : 0.0f;
         }
 #pragma GCC unroll 4
         for (int t = 0; t < RT; t++) {
             const uint8_t *xblk = X + (size_t)t * ldx + (size_t)b * xb;
             const __m256i xq8 = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + xq));
-            const float dx = f16(xblk);
+            const __m256 dx = _mm256_set1_ps(f16(xblk));
             const float sx = has_min ? f16(xblk + 2) : 0.0f;
 #pragma GCC unroll 4
             for (int n = 0; n < RN; n++) {
                 const __m256i xs = has_min ? xq8 : _mm256_sign_epi8(xq8, wq[n]);
                 const __m256i p16 = _mm256_maddubs_epi16(wa[n], xs);
                 const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-                acc[t][n] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw[n] * dx), acc[t][n]);
+                acc[t][n] = _mm256_fmadd_ps(p, _mm256_mul_ps(dw[n], dx), acc[t][n]);
                 if (has_min)
                     accm[t][n] += mw[n] * sx;
             }
@@ -290,8 +291,11 @@ INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, siz
             TILE_SWITCH(tile_legacy, wt, 1, N - n, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
         return;
     }
-    for (int64_t n = 0; n < N; n += 2) {
-        const int rn = (int)(N - n < 2 ? N - n : 2);
+    /* 4 × 3 tiles where unpacking is cheap (q8_0, q4_0), 4 × 2 where the extra registers of
+     * the fifth bit or the min would spill */
+    const int64_t RNmax = (wt == WQ8_0 || wt == WQ4_0) ? 3 : 2;
+    for (int64_t n = 0; n < N; n += RNmax) {
+        const int rn = (int)(N - n < RNmax ? N - n : RNmax);
         const uint8_t *w = W + (size_t)n * ldw;
         for (int64_t t = 0; t < T; t += 4) {
             const int rt = (int)(T - t < 4 ? T - t : 4);
