@@ -163,8 +163,8 @@ static llm_status emit(const struct llm_tokenizer *t, const sym *s, int32_t head
     return LLM_OK;
 }
 
-static llm_status bpe_word(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out,
-                           uint16_t *rel)
+llm_status llm_tok_bpe_word_rel(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out,
+                                uint16_t *rel)
 {
     if (w.len == 0)
         return LLM_OK;
@@ -330,7 +330,7 @@ done:
 
 llm_status llm_tok_bpe_word(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out)
 {
-    return bpe_word(t, w, out, NULL);
+    return llm_tok_bpe_word_rel(t, w, out, NULL);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -385,11 +385,11 @@ static bool grow(void **p, size_t *cap, size_t need, size_t elem)
     return true;
 }
 
-llm_status llm_tok_bpe_word_cached(const struct llm_tokenizer *t, llm_tok_bpe_cache **cp,
-                                   llm_tok_view w, llm_tok_out *out)
+llm_status llm_tok_word_cached(const struct llm_tokenizer *t, llm_tok_bpe_cache **cp,
+                               llm_tok_view w, llm_tok_out *out, llm_tok_word_fn fn)
 {
     if (w.len == 0 || w.len > WC_MAX_WORD)
-        return llm_tok_bpe_word(t, w, out);
+        return fn(t, w, out, NULL);
     llm_tok_bpe_cache *c = *cp;
     if (!c) {
         c = llm_calloc(1, sizeof *c);
@@ -421,7 +421,7 @@ llm_status llm_tok_bpe_word_cached(const struct llm_tokenizer *t, llm_tok_bpe_ca
     }
     size_t first = out->n;
     uint16_t rel[2 * WC_MAX_WORD];
-    LLM_TRY(bpe_word(t, w, out, rel));
+    LLM_TRY(fn(t, w, out, rel));
     if (c->n >= WC_MAX_ENTRIES)
         return LLM_OK;
     size_t k = out->n - first;

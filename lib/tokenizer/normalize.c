@@ -220,7 +220,8 @@ static llm_status norm_spm(const struct llm_tokenizer *t, const llm_tok_norm *nm
     }
     if (i >= in.len)
         return LLM_OK;
-    LLM_TRY(llm_tok_str_reserve(out, in.len + 16));
+    /* Room for every space becoming "▁" at once; rules that expand more grow it as needed. */
+    LLM_TRY(llm_tok_str_reserve(out, in.len * 3 + 16));
     if (nm->add_dummy_prefix && first) {
         if (nm->escape_ws)
             LLM_TRY(llm_tok_str_append(out, SPACE_SYMBOL, 3, in.ostart[i], in.ostart[i]));

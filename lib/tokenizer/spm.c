@@ -80,8 +80,10 @@ static void try_add(const struct llm_tokenizer *t, const char *s, const ssym *sy
     push(h, hn, b);
 }
 
-static llm_status spm_chunk(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out)
+llm_status llm_tok_spm_chunk_rel(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out,
+                                 uint16_t *rel)
 {
+    size_t first = out->n;
     if (w.len == 0)
         return LLM_OK;
     ssym *sy = llm_malloc(w.len * sizeof *sy);
@@ -130,6 +132,10 @@ static llm_status spm_chunk(const struct llm_tokenizer *t, llm_tok_view w, llm_t
         int32_t id = llm_tok_find(t, w.s + a, b - a);
         uint32_t oa = w.ostart[a], ob = w.oend[b - 1];
         if (id >= 0 && t->types[id] != LLM_TOKTYPE_UNUSED) {
+            if (rel) {
+                rel[2 * (out->n - first)] = (uint16_t)a;
+                rel[2 * (out->n - first) + 1] = (uint16_t)b;
+            }
             st = llm_tok_out_push(out, id, oa, ob);
             prev_unk = false;
             continue;
@@ -138,13 +144,24 @@ static llm_status spm_chunk(const struct llm_tokenizer *t, llm_tok_view w, llm_t
         for (uint32_t k = a; k < b && all_bytes; k++)
             all_bytes = t->byte_ids[(uint8_t)w.s[k]] >= 0;
         if (all_bytes) {
-            for (uint32_t k = a; k < b && st == LLM_OK; k++)
+            for (uint32_t k = a; k < b && st == LLM_OK; k++) {
+                if (rel) {
+                    rel[2 * (out->n - first)] = (uint16_t)a;
+                    rel[2 * (out->n - first) + 1] = (uint16_t)b;
+                }
                 st = llm_tok_out_push(out, t->byte_ids[(uint8_t)w.s[k]], oa, ob);
+            }
             prev_unk = false;
         } else if (unk >= 0) {
-            if (prev_unk && t->fuse_unk && out->n > 0) {
+            if (prev_unk && t->fuse_unk && out->n > first) {
                 out->offs[2 * out->n - 1] = ob;
+                if (rel)
+                    rel[2 * (out->n - 1 - first) + 1] = (uint16_t)b;
             } else {
+                if (rel) {
+                    rel[2 * (out->n - first)] = (uint16_t)a;
+                    rel[2 * (out->n - first) + 1] = (uint16_t)b;
+                }
                 st = llm_tok_out_push(out, unk, oa, ob);
             }
             prev_unk = true;
@@ -172,18 +189,19 @@ bool llm_tok_spm_can_split(const struct llm_tokenizer *t)
     return true;
 }
 
-llm_status llm_tok_spm_encode(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out)
+llm_status llm_tok_spm_encode(const struct llm_tokenizer *t, llm_tok_view w,
+                              llm_tok_bpe_cache **cache, llm_tok_out *out)
 {
     if (!t->spm_split)
-        return spm_chunk(t, w, out);
+        return llm_tok_spm_chunk_rel(t, w, out, NULL);
     size_t start = 0;
     for (size_t i = 1; i + 3 <= w.len; i++) {
         if (memcmp(w.s + i, SPACE, 3) == 0 && !(i >= 3 && memcmp(w.s + i - 3, SPACE, 3) == 0)) {
             llm_tok_view c = {w.s + start, w.ostart + start, w.oend + start, i - start};
-            LLM_TRY(spm_chunk(t, c, out));
+            LLM_TRY(llm_tok_word_cached(t, cache, c, out, llm_tok_spm_chunk_rel));
             start = i;
         }
     }
     llm_tok_view c = {w.s + start, w.ostart + start, w.oend + start, w.len - start};
-    return spm_chunk(t, c, out);
+    return llm_tok_word_cached(t, cache, c, out, llm_tok_spm_chunk_rel);
 }

@@ -52,7 +52,22 @@ typedef struct llm_tok_str {
 
 llm_status llm_tok_str_reserve(llm_tok_str *t, size_t extra);
 /* Appends n bytes that all come from original range [a, b). */
-llm_status llm_tok_str_append(llm_tok_str *t, const char *s, size_t n, uint32_t a, uint32_t b);
+static inline llm_status llm_tok_str_append(llm_tok_str *t, const char *s, size_t n, uint32_t a,
+                                            uint32_t b)
+{
+    if (t->len + n > t->cap && llm_tok_str_reserve(t, n) != LLM_OK)
+        return LLM_ERR_NOMEM;
+    char *d = t->s + t->len;
+    uint32_t *os = t->ostart + t->len, *oe = t->oend + t->len;
+    for (size_t i = 0; i < n; i++) {
+        d[i] = s[i];
+        os[i] = a;
+        oe[i] = b;
+    }
+    t->len += n;
+    t->s[t->len] = '\0';
+    return LLM_OK;
+}
 void llm_tok_str_free(llm_tok_str *t);
 
 /* A borrowed slice of an llm_tok_str. */
@@ -74,7 +89,17 @@ typedef struct llm_tok_out {
     size_t n, cap;
 } llm_tok_out;
 
-llm_status llm_tok_out_push(llm_tok_out *o, int32_t id, uint32_t a, uint32_t b);
+llm_status llm_tok_out_grow(llm_tok_out *o);
+static inline llm_status llm_tok_out_push(llm_tok_out *o, int32_t id, uint32_t a, uint32_t b)
+{
+    if (o->n == o->cap && llm_tok_out_grow(o) != LLM_OK)
+        return LLM_ERR_NOMEM;
+    o->ids[o->n] = id;
+    o->offs[2 * o->n] = a;
+    o->offs[2 * o->n + 1] = b;
+    o->n++;
+    return LLM_OK;
+}
 void llm_tok_out_free(llm_tok_out *o);
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -304,7 +329,16 @@ typedef struct llm_tok_ranges {
     size_t *v; /* pairs */
     size_t n, cap;
 } llm_tok_ranges;
-llm_status llm_tok_ranges_push(llm_tok_ranges *r, size_t a, size_t b);
+llm_status llm_tok_ranges_grow(llm_tok_ranges *r);
+static inline llm_status llm_tok_ranges_push(llm_tok_ranges *r, size_t a, size_t b)
+{
+    if (r->n == r->cap && llm_tok_ranges_grow(r) != LLM_OK)
+        return LLM_ERR_NOMEM;
+    r->v[2 * r->n] = a;
+    r->v[2 * r->n + 1] = b;
+    r->n++;
+    return LLM_OK;
+}
 llm_status llm_tok_pretokenize(const llm_tok_pre *p, const char *s, size_t len, bool first,
                                llm_tok_ranges *in, llm_tok_ranges *out, llm_tok_str *rewrite);
 /* Regex split with gaps (llama.cpp) on one range. */
@@ -314,12 +348,22 @@ llm_status llm_tok_regex_split(const pcre2_code *re, const char *s, size_t a, si
 /* Models: encode one pre-tokenized word / one segment. */
 llm_status llm_tok_bpe_word(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out);
 typedef struct llm_tok_bpe_cache llm_tok_bpe_cache;
-/* Like llm_tok_bpe_word(), remembering words in *cache (created on first use; per call). */
-llm_status llm_tok_bpe_word_cached(const struct llm_tokenizer *t, llm_tok_bpe_cache **cache,
-                                   llm_tok_view w, llm_tok_out *out);
+/* A word encoder that can also report each id's byte range [rel[2i], rel[2i+1]) in the word
+ * (rel may be NULL; it has room for 2 * w.len entries). */
+typedef llm_status (*llm_tok_word_fn)(const struct llm_tokenizer *t, llm_tok_view w,
+                                      llm_tok_out *out, uint16_t *rel);
+llm_status llm_tok_bpe_word_rel(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out,
+                                uint16_t *rel);
+llm_status llm_tok_spm_chunk_rel(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out,
+                                 uint16_t *rel);
+/* Runs fn on a word, remembering the ids of words already seen in *cache (created on first use;
+ * one cache per encode call, never shared). */
+llm_status llm_tok_word_cached(const struct llm_tokenizer *t, llm_tok_bpe_cache **cache,
+                               llm_tok_view w, llm_tok_out *out, llm_tok_word_fn fn);
 void llm_tok_bpe_cache_free(llm_tok_bpe_cache *c);
 bool llm_tok_spm_can_split(const struct llm_tokenizer *t);
-llm_status llm_tok_spm_encode(const struct llm_tokenizer *t, llm_tok_view w, llm_tok_out *out);
+llm_status llm_tok_spm_encode(const struct llm_tokenizer *t, llm_tok_view w,
+                              llm_tok_bpe_cache **cache, llm_tok_out *out);
 llm_status llm_tok_unigram_encode(const struct llm_tokenizer *t, llm_tok_view w,
                                   llm_tok_out *out);
 llm_status llm_tok_wordpiece_word(const struct llm_tokenizer *t, llm_tok_view w,

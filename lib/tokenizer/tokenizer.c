@@ -187,19 +187,6 @@ llm_status llm_tok_str_reserve(llm_tok_str *t, size_t extra)
     return LLM_OK;
 }
 
-llm_status llm_tok_str_append(llm_tok_str *t, const char *s, size_t n, uint32_t a, uint32_t b)
-{
-    LLM_TRY(llm_tok_str_reserve(t, n));
-    memcpy(t->s + t->len, s, n);
-    for (size_t i = 0; i < n; i++) {
-        t->ostart[t->len + i] = a;
-        t->oend[t->len + i] = b;
-    }
-    t->len += n;
-    t->s[t->len] = '\0';
-    return LLM_OK;
-}
-
 void llm_tok_str_free(llm_tok_str *t)
 {
     llm_mem_free(t->s);
@@ -214,24 +201,18 @@ llm_tok_view llm_tok_str_view(const llm_tok_str *t, size_t from, size_t to)
     return v;
 }
 
-llm_status llm_tok_out_push(llm_tok_out *o, int32_t id, uint32_t a, uint32_t b)
+llm_status llm_tok_out_grow(llm_tok_out *o)
 {
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 64;
-        int32_t *ids = llm_realloc(o->ids, cap * sizeof *ids);
-        if (!ids)
-            return LLM_ERR_NOMEM;
-        o->ids = ids;
-        uint32_t *offs = llm_realloc(o->offs, cap * 2 * sizeof *offs);
-        if (!offs)
-            return LLM_ERR_NOMEM;
-        o->offs = offs;
-        o->cap = cap;
-    }
-    o->ids[o->n] = id;
-    o->offs[2 * o->n] = a;
-    o->offs[2 * o->n + 1] = b;
-    o->n++;
+    size_t cap = o->cap ? o->cap * 2 : 64;
+    int32_t *ids = llm_realloc(o->ids, cap * sizeof *ids);
+    if (!ids)
+        return LLM_ERR_NOMEM;
+    o->ids = ids;
+    uint32_t *offs = llm_realloc(o->offs, cap * 2 * sizeof *offs);
+    if (!offs)
+        return LLM_ERR_NOMEM;
+    o->offs = offs;
+    o->cap = cap;
     return LLM_OK;
 }
 
@@ -242,19 +223,14 @@ void llm_tok_out_free(llm_tok_out *o)
     memset(o, 0, sizeof *o);
 }
 
-llm_status llm_tok_ranges_push(llm_tok_ranges *r, size_t a, size_t b)
+llm_status llm_tok_ranges_grow(llm_tok_ranges *r)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 32;
-        size_t *v = llm_realloc(r->v, cap * 2 * sizeof *v);
-        if (!v)
-            return LLM_ERR_NOMEM;
-        r->v = v;
-        r->cap = cap;
-    }
-    r->v[2 * r->n] = a;
-    r->v[2 * r->n + 1] = b;
-    r->n++;
+    size_t cap = r->cap ? r->cap * 2 : 32;
+    size_t *v = llm_realloc(r->v, cap * 2 * sizeof *v);
+    if (!v)
+        return LLM_ERR_NOMEM;
+    r->v = v;
+    r->cap = cap;
     return LLM_OK;
 }
 
@@ -644,7 +620,7 @@ static llm_status encode_segment(const struct llm_tokenizer *t, llm_tok_view seg
     }
     if (t->model == LLM_TOKMODEL_SPM || t->model == LLM_TOKMODEL_UNIGRAM) {
         if (t->n_pres == 0) {
-            st = t->model == LLM_TOKMODEL_SPM ? llm_tok_spm_encode(t, v, out)
+            st = t->model == LLM_TOKMODEL_SPM ? llm_tok_spm_encode(t, v, cache, out)
                                               : llm_tok_unigram_encode(t, v, out);
             goto done;
         }
@@ -736,13 +712,13 @@ static llm_status encode_segment(const struct llm_tokenizer *t, llm_tok_view seg
             llm_tok_view w = {v.s + a, v.ostart + a, v.oend + a, b - a};
             switch (t->model) {
             case LLM_TOKMODEL_BPE:
-                st = llm_tok_bpe_word_cached(t, cache, w, out);
+                st = llm_tok_word_cached(t, cache, w, out, llm_tok_bpe_word_rel);
                 break;
             case LLM_TOKMODEL_WORDPIECE:
                 st = llm_tok_wordpiece_word(t, w, out);
                 break;
             case LLM_TOKMODEL_SPM:
-                st = llm_tok_spm_encode(t, w, out);
+                st = llm_tok_spm_encode(t, w, cache, out);
                 break;
             case LLM_TOKMODEL_UNIGRAM:
                 st = llm_tok_unigram_encode(t, w, out);
