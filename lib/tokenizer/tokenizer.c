@@ -563,8 +563,8 @@ static llm_status sanitize(const char *text, size_t len, llm_tok_str *out)
     while (i < len) {
         size_t n = llm_tok_utf8_valid_len(text + i, len - i);
         if (n == 0) {
-            if (out->len + 3 > out->cap)
-                LLM_TRY(llm_tok_str_reserve(out, 3 + (len - i)));
+            /* Keep room for 3 bytes here plus every remaining input byte (copied 1:1). */
+            LLM_TRY(llm_tok_str_reserve(out, 3 + (len - i)));
             LLM_TRY(llm_tok_str_append(out, "\xEF\xBF\xBD", 3, (uint32_t)i, (uint32_t)i + 1));
             i++;
             continue;
