@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <sys/wait.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -684,6 +685,63 @@ static int run(const char *fmt, ...)
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
+/* With vocab.json and merges.txt in the folder, `llm convert` writes the tokenizer metadata
+ * through the tokenizer module's exporter: the reference GPT-2 vocabulary and merges come back. */
+static void check_gpt2_tokenizer_export(const llm_gguf *ref, const char *dir, const char *cli)
+{
+    llm_gguf_type et;
+    uint64_t n_tok = 0, n_merges = 0;
+    ck_assert(llm_gguf_get_arr(ref, "tokenizer.ggml.tokens", &et, &n_tok));
+    ck_assert(llm_gguf_get_arr(ref, "tokenizer.ggml.merges", &et, &n_merges));
+    json_t *vocab = json_object();
+    for (uint64_t i = 0; i < n_tok; i++) {
+        size_t len;
+        const char *t = llm_gguf_arr_str(ref, "tokenizer.ggml.tokens", i, &len);
+        json_object_set_new(vocab, t, json_integer((json_int_t)i));
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    ck_assert_int_eq(json_dump_file(vocab, path, JSON_ENSURE_ASCII), 0);
+    json_decref(vocab);
+    snprintf(path, sizeof path, "%s/merges.txt", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("#version: 0.2\n", f);
+    for (uint64_t i = 0; i < n_merges; i++) {
+        size_t len;
+        fprintf(f, "%s\n", llm_gguf_arr_str(ref, "tokenizer.ggml.merges", i, &len));
+    }
+    fclose(f);
+    ck_assert_int_eq(run("%s convert %s %s/tok.gguf --type f32 >/dev/null 2>&1", cli, dir, dir), 0);
+    snprintf(path, sizeof path, "%s/tok.gguf", dir);
+    llm_gguf *g = NULL;
+    llm_error e = {0};
+    ck_assert_msg(llm_gguf_open(path, NULL, &g, &e) == LLM_OK, "%s", e.msg);
+    const char *model;
+    size_t len;
+    ck_assert(llm_gguf_get_str(g, "tokenizer.ggml.model", &model, &len));
+    ck_assert_str_eq(model, "gpt2");
+    uint64_t n = 0;
+    ck_assert(llm_gguf_get_arr(g, "tokenizer.ggml.tokens", &et, &n));
+    ck_assert_uint_eq(n, n_tok);
+    for (uint64_t i = 0; i < n; i++) {
+        size_t la, lb;
+        const char *a = llm_gguf_arr_str(g, "tokenizer.ggml.tokens", i, &la);
+        const char *b = llm_gguf_arr_str(ref, "tokenizer.ggml.tokens", i, &lb);
+        ck_assert_msg(la == lb && memcmp(a, b, la) == 0, "token %" PRIu64, i);
+    }
+    ck_assert(llm_gguf_get_arr(g, "tokenizer.ggml.merges", &et, &n));
+    ck_assert_uint_eq(n, n_merges);
+    for (uint64_t i = 0; i < n; i++) {
+        size_t la, lb;
+        const char *a = llm_gguf_arr_str(g, "tokenizer.ggml.merges", i, &la);
+        const char *b = llm_gguf_arr_str(ref, "tokenizer.ggml.merges", i, &lb);
+        ck_assert_msg(la == lb && memcmp(a, b, la) == 0, "merge %" PRIu64, i);
+    }
+    llm_gguf_close(g);
+    remove(path);
+}
+
 START_TEST(test_cli_convert_inspect)
 {
     const char *cli = getenv("LLM_CLI");
@@ -713,6 +771,8 @@ START_TEST(test_cli_convert_inspect)
     }
     ck_assert_int_eq(run("%s inspect %s >/dev/null", cli, dir), 0);
     ck_assert_int_eq(run("%s convert %s %s/x.gguf --type q3 >/dev/null 2>&1", cli, dir, dir), 2);
+    if (_i == 0)
+        check_gpt2_tokenizer_export(ref, dir, cli);
     /* A bad file: non-zero exit and a message naming the problem. */
     char path[600];
     snprintf(path, sizeof path, "%s/out.gguf", dir);

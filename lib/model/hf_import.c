@@ -837,7 +837,18 @@ llm_status llm_hf_export_tokenizer(const char *hf_dir, llm_gguf *builder, bool *
 {
     if (done)
         *done = false;
-    if (!llm_tokenizer_export_gguf)
+    /* A folder with only weights (no tokenizer files at all) is not an error: the caller says so. */
+    static const char *const files[] = {"tokenizer.json", "tokenizer.model", "spiece.model",
+                                        "vocab.json", "vocab.txt"};
+    bool any = false;
+    for (size_t i = 0; i < sizeof files / sizeof files[0] && !any; i++) {
+        char *p = join(hf_dir, files[i]);
+        if (!p)
+            return llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
+        any = is_file(p);
+        llm_mem_free(p);
+    }
+    if (!any)
         return LLM_OK;
     LLM_TRY(llm_tokenizer_export_gguf(hf_dir, builder, err));
     if (done)

@@ -23,14 +23,15 @@
 llm_status llm_hf_import(const char *dir, const llm_gguf_limits *lim, llm_gguf **out,
                          llm_error *err);
 
-/* Implemented by the tokenizer module (lib/tokenizer/): writes the tokenizer.ggml.* metadata of
- * the Hugging Face directory into a GGUF being built. Declared weak so this module links and runs
- * without it. */
-llm_status llm_tokenizer_export_gguf(const char *hf_dir, llm_gguf *builder, llm_error *err)
-    __attribute__((weak));
+/* Implemented by the tokenizer module (lib/tokenizer/export_gguf.c, also declared in
+ * tokenizer/tokenizer.h): writes the tokenizer.ggml.* metadata of the Hugging Face directory into
+ * a GGUF being built. The reference is strong on purpose: a weak one would not pull the object out
+ * of the static library, and `llm convert` would then silently write no tokenizer. */
+llm_status llm_tokenizer_export_gguf(const char *hf_dir, llm_gguf *builder, llm_error *err);
 
-/* Adds tokenizer metadata through llm_tokenizer_export_gguf() when the build has it; *done says
- * whether it ran. */
+/* Adds tokenizer metadata through llm_tokenizer_export_gguf() when the folder has tokenizer files
+ * (tokenizer.json, tokenizer.model, spiece.model, vocab.json or vocab.txt); *done says whether it
+ * ran. A folder without any is not an error. */
 llm_status llm_hf_export_tokenizer(const char *hf_dir, llm_gguf *builder, bool *done,
                                    llm_error *err);
 

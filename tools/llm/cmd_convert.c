@@ -2,8 +2,8 @@
  * `llm convert HF_DIR OUT.gguf [--type f32|f16|bf16|q8_0|q4_0]`: imports a Hugging Face model
  * directory and writes it as a GGUF file llama.cpp can load. 2-D weight matrices get the requested
  * type; norms, biases and other 1-D tensors stay f32 (as llama.cpp's converter does). Tokenizer
- * metadata comes from the tokenizer module's exporter when the build has it. A progress bar goes
- * to stderr when stderr is a terminal.
+ * metadata comes from the tokenizer module's exporter (the directory's tokenizer files). A
+ * progress bar goes to stderr when stderr is a terminal.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -87,8 +87,9 @@ int llm_cmd_convert(int argc, char **argv)
         return 1;
     }
     if (!tok_done)
-        fprintf(stderr, "llm convert: warning: this build has no tokenizer exporter; %s gets no "
-                        "tokenizer.ggml.* metadata\n", out);
+        fprintf(stderr, "llm convert: warning: %s has no tokenizer files; %s gets no "
+                        "tokenizer.ggml.* metadata (llama.cpp needs it to load the model)\n",
+                in, out);
     st = llm_hf_convert_types(g, type, isatty(STDERR_FILENO) ? progress : NULL, NULL, &err);
     if (st == LLM_OK)
         st = llm_gguf_write(g, out, &err);
