@@ -233,9 +233,6 @@ static llm_status load_pre(struct llm_tokenizer *t, const json_t *n, int depth, 
         p.kind = LLM_PRE_BYTELEVEL;
         p.use_regex = jbool(n, "use_regex", true);
         p.add_prefix_space = jbool(n, "add_prefix_space", false);
-        if (p.add_prefix_space)
-            return llm_error_set(err, LLM_ERR_UNSUPPORTED,
-                                 "ByteLevel pre-tokenizer with add_prefix_space is not supported");
         if (p.use_regex)
             LLM_TRY(llm_tok_compile_regex(llm_tok_gpt2_regex, strlen(llm_tok_gpt2_regex), &p.re,
                                           err));

@@ -642,7 +642,9 @@ static llm_status encode_segment(const struct llm_tokenizer *t, llm_tok_view seg
             llm_tok_str *rw = &bufs[nxt];
             /* Pre-tokenizers that rewrite text (Metaspace) need the current text as a string. */
             llm_tok_str tmp = {0};
-            if (cur < 0 && t->pres[i].kind == LLM_PRE_METASPACE) {
+            bool prefix_space = t->pres[i].kind == LLM_PRE_BYTELEVEL && t->pres[i].add_prefix_space;
+            bool rewrites = t->pres[i].kind == LLM_PRE_METASPACE || prefix_space;
+            if (cur < 0 && rewrites) {
                 st = llm_tok_str_reserve(&tmp, v.len);
                 if (st == LLM_OK) {
                     memcpy(tmp.s, v.s, v.len);
@@ -650,6 +652,31 @@ static llm_status encode_segment(const struct llm_tokenizer *t, llm_tok_view seg
                     memcpy(tmp.oend, v.oend, v.len * sizeof *v.oend);
                     tmp.len = v.len;
                 }
+            }
+            if (st == LLM_OK && prefix_space) {
+                /* HF ByteLevel(add_prefix_space): a space before each piece that lacks one, then
+                 * the usual split. */
+                const llm_tok_str *src = cur < 0 ? &tmp : &bufs[cur];
+                rw->len = 0;
+                llm_tok_ranges *in = &r[rc], *mid = &r[1 - rc];
+                for (size_t k = 0; k < in->n && st == LLM_OK; k++) {
+                    size_t a = in->v[2 * k], b = in->v[2 * k + 1];
+                    size_t start = rw->len;
+                    if (b > a && src->s[a] != ' ')
+                        st = llm_tok_str_append(rw, " ", 1, src->ostart[a], src->ostart[a]);
+                    for (size_t p = a; p < b && st == LLM_OK; p++)
+                        st = llm_tok_str_append(rw, src->s + p, 1, src->ostart[p], src->oend[p]);
+                    if (st == LLM_OK)
+                        st = llm_tok_ranges_push(mid, start, rw->len);
+                }
+                if (st == LLM_OK) {
+                    cur = nxt;
+                    v = llm_tok_str_view(&bufs[cur], 0, bufs[cur].len);
+                    in->n = 0;
+                    st = llm_tok_pretokenize(&t->pres[i], v.s, v.len, first, mid, in, NULL);
+                }
+                llm_tok_str_free(&tmp);
+                continue; /* the result is back in r[rc] */
             }
             if (st == LLM_OK) {
                 if (t->pres[i].kind == LLM_PRE_METASPACE) {
