@@ -496,15 +496,16 @@ static llm_status parse_tensor_infos(llm_gguf *g, rd *r, uint64_t n_tensors)
                                  type_at, name, t->type);
         if (t->ne[0] % tr->block_size != 0)
             return llm_error_set(err, LLM_ERR_FORMAT,
-                                 "tensor '%s': row length %" PRIu64
+                                 "offset %" PRIu64 ": tensor '%s': row length %" PRIu64
                                  " is not a multiple of the %s block size %" PRIu32,
-                                 name, t->ne[0], tr->name, tr->block_size);
+                                 dims_at + 4, name, t->ne[0], tr->name, tr->block_size);
         uint64_t row = llm_dtype_row_bytes(t->type, t->ne[0]);
         uint64_t rows = n_elem / t->ne[0];
         if (row == 0 || !llm_mul_ok(row, rows, &t->nbytes))
             return llm_error_set(err, LLM_ERR_FORMAT,
-                                 "tensor '%s': byte size of %" PRIu64 " %s elements overflows",
-                                 name, n_elem, tr->name);
+                                 "offset %" PRIu64 ": tensor '%s': byte size of %" PRIu64
+                                 " %s elements overflows",
+                                 dims_at + 4, name, n_elem, tr->name);
         if (t->offset % g->alignment != 0)
             return llm_error_set(err, LLM_ERR_FORMAT,
                                  "offset %" PRIu64 ": tensor '%s' data offset %" PRIu64
