@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <llm/llm.h>
+
 #include "common/alloc.h"
 #include "common/dtype.h"
 #include "model/gguf.h"
@@ -687,7 +689,8 @@ static int run(const char *fmt, ...)
 
 /* With vocab.json and merges.txt in the folder, `llm convert` writes the tokenizer metadata
  * through the tokenizer module's exporter: the reference GPT-2 vocabulary and merges come back. */
-static void check_gpt2_tokenizer_export(const llm_gguf *ref, const char *dir, const char *cli)
+/* Writes the reference GPT-2 vocabulary as Hugging Face's vocab.json and merges.txt. */
+static void write_gpt2_vocab(const llm_gguf *ref, const char *dir)
 {
     llm_gguf_type et;
     uint64_t n_tok = 0, n_merges = 0;
@@ -712,6 +715,16 @@ static void check_gpt2_tokenizer_export(const llm_gguf *ref, const char *dir, co
         fprintf(f, "%s\n", llm_gguf_arr_str(ref, "tokenizer.ggml.merges", i, &len));
     }
     fclose(f);
+}
+
+static void check_gpt2_tokenizer_export(const llm_gguf *ref, const char *dir, const char *cli)
+{
+    llm_gguf_type et;
+    uint64_t n_tok = 0, n_merges = 0;
+    ck_assert(llm_gguf_get_arr(ref, "tokenizer.ggml.tokens", &et, &n_tok));
+    ck_assert(llm_gguf_get_arr(ref, "tokenizer.ggml.merges", &et, &n_merges));
+    write_gpt2_vocab(ref, dir);
+    char path[600];
     ck_assert_int_eq(run("%s convert %s %s/tok.gguf --type f32 >/dev/null 2>&1", cli, dir, dir), 0);
     snprintf(path, sizeof path, "%s/tok.gguf", dir);
     llm_gguf *g = NULL;
@@ -790,6 +803,60 @@ START_TEST(test_cli_convert_inspect)
 }
 END_TEST
 
+// ------------------------------------------------------------------------------------------------
+// model: an imported directory runs exactly like the reference GGUF
+
+/* Logits of every position of `ids` from the model at `path` (GGUF file or directory). */
+static float *run_logits(const char *path, const int32_t *ids, size_t n, size_t *n_vocab)
+{
+    llm_model *m = NULL;
+    ck_assert_msg(llm_model_open(path, NULL, &m) == LLM_OK, "%s: %s", path, llm_last_error());
+    llm_session *s = NULL;
+    ck_assert_msg(llm_session_create(m, NULL, &s) == LLM_OK, "%s", llm_last_error());
+    llm_model_info info = {.struct_size = sizeof info};
+    ck_assert_int_eq(llm_model_get_info(m, &info), LLM_OK);
+    *n_vocab = info.n_vocab;
+    float *logits = malloc(n * info.n_vocab * sizeof *logits);
+    ck_assert_msg(llm_session_feed(s, ids, n, logits, n * info.n_vocab) == LLM_OK, "%s",
+                  llm_session_last_error(s));
+    llm_session_destroy(s);
+    llm_model_close(m);
+    return logits;
+}
+
+START_TEST(test_model_gpt2_directory)
+{
+    /* The gpt2-tiny `ids` case of the golden set (golden/README.md). */
+    static const int32_t ids[32] = {55,  72,  734, 834, 666, 657, 85,  201, 434, 602, 96,
+                                    915, 878, 461, 710, 202, 293, 366, 194, 43,  93,  835,
+                                    908, 496, 826, 827, 853, 572, 115, 994, 161, 851};
+    llm_gguf *ref = open_ref(models[0]);
+    char *dir = temp_dir();
+    hf_opts o = {.dtype = "F32"};
+    make_hf_dir(ref, dir, &o);
+    write_gpt2_vocab(ref, dir);
+    size_t v_dir = 0, v_ref = 0;
+    float *a = run_logits(dir, ids, 32, &v_dir);
+    float *b = run_logits(llm_test_path(models[0]), ids, 32, &v_ref);
+    ck_assert_uint_eq(v_dir, 1024);
+    ck_assert_uint_eq(v_ref, 1024);
+    /* Same weights, same code: bit-identical logits. */
+    ck_assert(memcmp(a, b, 32 * 1024 * sizeof(float)) == 0);
+    size_t gsize = 0;
+    float *golden = llm_test_read_file(llm_test_path("golden/outputs/gpt2-tiny-f32.ids.logits.f32"),
+                                       &gsize);
+    ck_assert_ptr_nonnull(golden);
+    ck_assert_uint_eq(gsize, 32 * 1024 * sizeof(float));
+    double rel = llm_test_rel_err(a, golden, 32 * 1024);
+    ck_assert_msg(rel < 2e-3, "imported GPT-2 logits differ from the golden by %g", rel);
+    free(golden);
+    free(a);
+    free(b);
+    llm_gguf_close(ref);
+    remove_dir(dir);
+}
+END_TEST
+
 static Suite *hf_suite(void)
 {
     Suite *s = suite_create("hf_import");
@@ -803,6 +870,10 @@ static Suite *hf_suite(void)
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_llama_permute);
     tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("model");
+    tcase_add_test(tc, test_model_gpt2_directory);
+    tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     tc = tcase_create("cli");
     tcase_add_loop_test(tc, test_cli_convert_inspect, 0, n);
