@@ -368,6 +368,70 @@ START_TEST(test_roundtrip_bytelevel)
 }
 END_TEST
 
+
+/* Every tokenizer.ggml.pre value of llama.cpp's table compiles and splits text. */
+START_TEST(test_gguf_pre_values)
+{
+    static const char *const pres[] = {
+        "default", "llama-bpe", "llama3", "qwen2", "starcoder", "falcon", "mpt", "refact",
+        "deepseek-llm", "deepseek-coder", "command-r", "roberta-bpe", "gpt-2", "olmo", "gpt-neox",
+        "stablelm2", "poro-chat", "viking", "smollm", "jais", "dbrx", "smaug-bpe", "chatglm-bpe"};
+    char *toks[256];
+    for (int b = 0; b < 256; b++) {
+        /* GPT-2's printable stand-in for byte b */
+        int cp = b, n = 0;
+        if (!((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE)) {
+            for (int i = 0; i < b; i++)
+                if (!((i >= 0x21 && i <= 0x7E) || (i >= 0xA1 && i <= 0xAC) || i >= 0xAE))
+                    n++;
+            cp = 256 + n;
+        }
+        toks[b] = malloc(4);
+        size_t l = put_utf8((uint32_t)cp, toks[b]);
+        toks[b][l] = '\0';
+    }
+    for (size_t k = 0; k < sizeof pres / sizeof pres[0]; k++) {
+        llm_gguf *g = NULL;
+        llm_error err;
+        llm_error_clear(&err);
+        ck_assert_int_eq(llm_gguf_create(&g, &err), LLM_OK);
+        ck_assert_int_eq(llm_gguf_set_str(g, "tokenizer.ggml.model", "gpt2", 4, &err), LLM_OK);
+        ck_assert_int_eq(llm_gguf_set_str(g, "tokenizer.ggml.pre", pres[k], strlen(pres[k]), &err),
+                         LLM_OK);
+        ck_assert_int_eq(llm_gguf_set_arr_str(g, "tokenizer.ggml.tokens",
+                                              (const char *const *)toks, NULL, 256, &err),
+                         LLM_OK);
+        struct llm_tokenizer *t = NULL;
+        llm_status st = llm_tokenizer_from_gguf(g, &t, &err);
+        ck_assert_msg(st == LLM_OK, "pre %s: %s", pres[k], err.msg);
+        const char *text = "Hello World's 12345 caf\xC3\xA9 \xE4\xB8\xAD\xE6\x96\x87!\n  x";
+        size_t n = 0, dl = 0;
+        int32_t *ids = encode(t, text, strlen(text), 0, &n);
+        ck_assert_uint_eq(n, strlen(text)); /* bytes only: one id per byte */
+        char *d = decode(t, ids, n, 0, &dl);
+        ck_assert_str_eq(d, text);
+        free(d);
+        free(ids);
+        llm_tokenizer_free(t);
+        llm_gguf_close(g);
+    }
+    /* An unknown value is refused with its name in the message. */
+    llm_gguf *g = NULL;
+    llm_error err;
+    llm_error_clear(&err);
+    ck_assert_int_eq(llm_gguf_create(&g, &err), LLM_OK);
+    llm_gguf_set_str(g, "tokenizer.ggml.model", "gpt2", 4, &err);
+    llm_gguf_set_str(g, "tokenizer.ggml.pre", "no-such-pre", 11, &err);
+    llm_gguf_set_arr_str(g, "tokenizer.ggml.tokens", (const char *const *)toks, NULL, 256, &err);
+    struct llm_tokenizer *t = NULL;
+    ck_assert_int_eq(llm_tokenizer_from_gguf(g, &t, &err), LLM_ERR_UNSUPPORTED);
+    ck_assert(strstr(err.msg, "no-such-pre") != NULL);
+    llm_gguf_close(g);
+    for (int b = 0; b < 256; b++)
+        free(toks[b]);
+}
+END_TEST
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Streaming detokenizer                                                                          */
 
@@ -815,6 +879,7 @@ static Suite *tokenizer_suite(void)
     tc = tcase_create("export");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_export_gguf, 0, 3);
+    tcase_add_test(tc, test_gguf_pre_values);
     suite_add_tcase(s, tc);
     tc = tcase_create("golden");
     tcase_set_timeout(tc, 60);
