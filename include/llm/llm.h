@@ -504,7 +504,7 @@ typedef enum llm_param {
     LLM_PARAM_PENALTY_LAST_N = 9,    /**< int, default 64 */
     LLM_PARAM_SEED = 10,             /**< int, default 0 */
     LLM_PARAM_MAX_TOKENS = 11,       /**< int, default 256; tokens generated per call */
-    LLM_PARAM_N_THREADS = 12,        /**< int; as in llm_session_options */
+    LLM_PARAM_N_THREADS = 12,        /**< int; 1 .. max(CPUs, n_threads at creation) */
     LLM_PARAM_NUM_BEAMS = 13,        /**< int, default 1 */
     LLM_PARAM_LENGTH_PENALTY = 14,   /**< float, default 1: score = logprob / length^penalty */
     LLM_PARAM_EARLY_STOPPING = 15,   /**< int (bool), default 1 */
