@@ -11,6 +11,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#endif
 
 #include <llm/llm.h>
 
@@ -23,8 +29,8 @@ static llm_kernels table_generic, table_avx2, table_avx512, table_neon;
 static const llm_kernels *table_active = &table_generic;
 static char cpu_features[256];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static int have_avx2, have_avx512, have_neon;
-#define UNUSED_TIERS() ((void)have_avx2, (void)have_avx512, (void)have_neon)
+static int have_avx2, have_avx512, have_neon, have_dotprod;
+#define UNUSED_TIERS() ((void)have_avx2, (void)have_avx512, (void)have_neon, (void)have_dotprod)
 
 // ------------------------------------------------------------------------------------------------
 // tables
@@ -106,6 +112,12 @@ static void fill_neon(llm_kernels *k)
     k->dot_f16 = llm_dot_f16_neon;
     k->axpy_f32 = llm_axpy_f32_neon;
     k->axpy_f16 = llm_axpy_f16_neon;
+#if LLM_HAVE_NEON_DOTPROD
+    if (have_dotprod) {
+        k->gemm[LLM_DTYPE_Q8_0] = llm_gemm_q8_0_neon_dotprod;
+        k->gemm[LLM_DTYPE_Q4_0] = llm_gemm_q4_0_neon_dotprod;
+    }
+#endif
 }
 #endif
 
@@ -145,8 +157,12 @@ static void detect(void)
 #elif defined(__aarch64__)
     add_feature("neon"); /* mandatory in AArch64 */
 #if defined(__ARM_FEATURE_DOTPROD)
-    add_feature("dotprod");
+    have_dotprod = 1; /* the whole build targets it */
+#elif defined(__linux__)
+    have_dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
 #endif
+    if (have_dotprod)
+        add_feature("dotprod");
     have_neon = 1;
 #endif
 }

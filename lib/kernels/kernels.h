@@ -119,5 +119,9 @@ LLM_DOT_FN(llm_dot_f16_neon);
 LLM_AXPY_FN(llm_axpy_f32_neon);
 LLM_AXPY_FN(llm_axpy_f16_neon);
 #endif
+#if LLM_HAVE_NEON_DOTPROD /* arm_neon/ built again with +dotprod: SDOT products only */
+LLM_GEMM_FN(llm_gemm_q8_0_neon_dotprod);
+LLM_GEMM_FN(llm_gemm_q4_0_neon_dotprod);
+#endif
 
 #endif /* LLM_KERNELS_KERNELS_H */

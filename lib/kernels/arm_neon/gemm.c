@@ -6,7 +6,11 @@
  * Same tile rules as x86_avx2/: an RT × RN register tile walks K once, every output owns its
  * 4-lane accumulator(s), updated in the same order whatever the tile shape, so outputs never
  * depend on tile boundaries (thread-count invariance). Int8 dots use SDOT where the compiler
- * targets it (__ARM_FEATURE_DOTPROD, e.g. -march=armv8.2-a+dotprod), else SMULL + SADALP.
+ * targets it (__ARM_FEATURE_DOTPROD), else SMULL + SADALP.
+ *
+ * The file is built twice: once for baseline ARMv8-A (everything), and once with
+ * LLM_NEON_DOTPROD_ONLY and -march=armv8.2-a+dotprod, which keeps only the int8 products,
+ * named *_neon_dotprod; dispatch.c picks those when the CPU reports ASIMDDP.
  */
 #include <arm_neon.h>
 #include <math.h>
@@ -24,6 +28,13 @@ INLINE float f16le(const uint8_t *p)
     return (float)h;
 }
 
+#if defined(LLM_NEON_DOTPROD_ONLY)
+#define QNAME(name) name##_dotprod
+#else
+#define QNAME(name) name
+#endif
+
+#if !defined(LLM_NEON_DOTPROD_ONLY)
 // ------------------------------------------------------------------------------------------------
 // float weights
 
@@ -84,6 +95,8 @@ INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64
             Y[t * ldy + n] = vaddvq_f32(acc[t][n]);
 }
 
+#endif /* !LLM_NEON_DOTPROD_ONLY */
+
 #define TILE_SWITCH(fn, wt, rt, rn, ...)                                                           \
     switch ((rt) * 8 + (rn)) {                                                                     \
     case 1 * 8 + 1: fn(wt, 1, 1, __VA_ARGS__); break;                                              \
@@ -120,6 +133,7 @@ INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64
         }                                                                                          \
     } while (0)
 
+#if !defined(LLM_NEON_DOTPROD_ONLY)
 LLM_GEMM_FN(llm_gemm_f32_neon)
 {
     const float *Xf = X;
@@ -135,6 +149,8 @@ LLM_GEMM_FN(llm_gemm_f16_neon)
     const int64_t ldxf = (int64_t)(ldx / sizeof(float));
     GEMM_DRIVER(tile_float, WF16, Xf, ldxf, Wb);
 }
+
+#endif /* !LLM_NEON_DOTPROD_ONLY */
 
 // ------------------------------------------------------------------------------------------------
 // q8_0 and q4_0 weights against q8_0 activations
@@ -197,18 +213,19 @@ INLINE void tile_q(const int wt, const int RT, const int RN, float *Y, int64_t l
             Y[t * ldy + n] = vaddvq_f32(acc[t][n]);
 }
 
-LLM_GEMM_FN(llm_gemm_q8_0_neon)
+LLM_GEMM_FN(QNAME(llm_gemm_q8_0_neon))
 {
     const uint8_t *Xb = X, *Wb = W;
     GEMM_DRIVER(tile_q, WQ8_0, Xb, ldx, Wb);
 }
 
-LLM_GEMM_FN(llm_gemm_q4_0_neon)
+LLM_GEMM_FN(QNAME(llm_gemm_q4_0_neon))
 {
     const uint8_t *Xb = X, *Wb = W;
     GEMM_DRIVER(tile_q, WQ4_0, Xb, ldx, Wb);
 }
 
+#if !defined(LLM_NEON_DOTPROD_ONLY)
 /* Byte-identical to quantize_row_q8_0_ref: vcvtaq rounds to nearest, ties away (= roundf). */
 LLM_QUANT_FN(llm_quant_q8_0_neon)
 {
@@ -287,3 +304,4 @@ LLM_AXPY_FN(llm_axpy_f16_neon)
     for (; i < n; i++)
         y[i] += a * (float)b[i];
 }
+#endif /* !LLM_NEON_DOTPROD_ONLY */
