@@ -760,8 +760,11 @@ static const attn_case attn_cases[] = {
     {9, 9, -1, 2, 1, 7, LLM_KV_F16, 0},
 };
 
-/* Runs one attention case with `threads` threads (0 = no pool) into out. */
-static void run_attn(const attn_case *c, uint32_t threads, float *out, float *kf, float *vf, int check)
+/* Runs one attention case with `threads` threads (0 = no pool) into out. small_scratch: a fixed
+ * scratch of G − 1 score rows (G heads per kv head), too small for a group, which takes the
+ * one-head-at-a-time path with up to G − 1 items. */
+static void run_attn(const attn_case *c, uint32_t threads, float *out, float *kf, float *vf, int check,
+                     int small_scratch)
 {
     const int64_t qs = (int64_t)c->n_head * c->head_dim, kvs = (int64_t)c->n_kv_head * c->head_dim;
     rng_state = 12345;
@@ -791,7 +794,10 @@ static void run_attn(const attn_case *c, uint32_t threads, float *out, float *kf
         .scale = 1.0f / sqrtf((float)c->head_dim), .causal_offset = c->causal, .bias = bias,
     };
     llm_pool *pool = threads ? llm_pool_create(threads, NULL, NULL) : NULL;
-    const size_t sb = llm_op_attention_scratch(c->Tk, c->n_head, llm_pool_threads(pool));
+    const int G = c->n_head / c->n_kv_head;
+    const size_t sb = small_scratch
+                          ? (size_t)(G > 1 ? G - 1 : 1) * (((size_t)c->Tk * sizeof(float) + 63) & ~(size_t)63)
+                          : llm_op_attention_scratch(c->Tk, c->n_head, llm_pool_threads(pool));
     void *scratch = llm_aligned_alloc(sb);
     llm_compute comp = {pool, scratch, sb};
     llm_op_attention(&comp, &a);
@@ -817,12 +823,14 @@ START_TEST(test_attention)
     const int64_t n = c->Tq * c->n_head * c->head_dim, nkv = c->Tk * c->n_kv_head * c->head_dim;
     float *out = malloc((size_t)n * sizeof(float)), *out2 = malloc((size_t)n * sizeof(float));
     float *kf = malloc((size_t)nkv * sizeof(float)), *vf = malloc((size_t)nkv * sizeof(float));
-    run_attn(c, 0, out, kf, vf, 1);
-    static const uint32_t threads[] = {1, 2, 3, 8};
-    for (size_t t = 0; t < 4; t++) {
-        run_attn(c, threads[t], out2, kf, vf, 0);
-        ck_assert_msg(memcmp(out, out2, (size_t)n * sizeof(float)) == 0,
-                      "attention differs with %u threads", threads[t]);
+    for (int small = 0; small < 2; small++) {
+        run_attn(c, 0, out, kf, vf, 1, small);
+        static const uint32_t threads[] = {1, 2, 3, 8};
+        for (size_t t = 0; t < 4; t++) {
+            run_attn(c, threads[t], out2, kf, vf, 0, small);
+            ck_assert_msg(memcmp(out, out2, (size_t)n * sizeof(float)) == 0,
+                          "attention differs with %u threads (small scratch %d)", threads[t], small);
+        }
     }
     free(out);
     free(out2);

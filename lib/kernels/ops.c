@@ -296,12 +296,12 @@ static size_t attn_row_bytes(int64_t Tk)
     return ALIGN64((size_t)(Tk > 0 ? Tk : 1) * sizeof(float));
 }
 
+/* Per thread: one score row for each head of a grouped-query group (at most n_head rows). */
 size_t llm_op_attention_scratch(int64_t Tk, int n_head, uint32_t n_threads)
 {
-    (void)n_head;
     if (n_threads == 0)
         n_threads = 1;
-    return (size_t)n_threads * attn_row_bytes(Tk);
+    return (size_t)n_threads * (size_t)(n_head > 0 ? n_head : 1) * attn_row_bytes(Tk);
 }
 
 typedef struct attn_job {
@@ -309,9 +309,49 @@ typedef struct attn_job {
     const llm_kernels *kern;
     uint8_t *scratch;
     size_t row_bytes;
-    int64_t rows;            /* n_head · Tq */
+    size_t item_bytes;       /* scratch of one item: group · row_bytes, or row_bytes */
+    int grouped;             /* 1: one item row is a (kv head, query) group; 0: a (head, query) */
+    int64_t rows;            /* n_kv_head · Tq or n_head · Tq */
     uint32_t items;
 } attn_job;
+
+/* The heads h0 .. h0+G-1 that share kv head g, for query i: their scores come from one product
+ * of the G query vectors with the visible cache rows (each K row loaded once for G heads, through
+ * the register-tiled matrix kernels), then a softmax per head and the weighted sum of V rows. */
+static void attn_group(const attn_job *j, float *S /* (G, ldS) */, int g, int64_t i)
+{
+    const llm_attn_args *a = j->a;
+    const int G = a->n_head / a->n_kv_head;
+    const int h0 = g * G;
+    const int64_t ldS = (int64_t)(j->row_bytes / sizeof(float));
+    const size_t esz = a->kv_type == LLM_KV_F16 ? 2 : 4;
+    const float *q = a->q + i * a->q_stride + (int64_t)h0 * a->head_dim;  /* (G, head_dim) */
+    float *out = a->out + i * a->out_stride + (int64_t)h0 * a->head_dim;  /* (G, head_dim) */
+    const llm_axpy_fn axpy = a->kv_type == LLM_KV_F16 ? j->kern->axpy_f16 : j->kern->axpy_f32;
+
+    int64_t nk = a->Tk;
+    if (a->causal_offset >= 0 && i + a->causal_offset + 1 < nk)
+        nk = i + a->causal_offset + 1;
+    const uint8_t *kbase = (const uint8_t *)a->k + (size_t)g * a->head_dim * esz;
+    const uint8_t *vbase = (const uint8_t *)a->v + (size_t)g * a->head_dim * esz;
+    const size_t kv_row = (size_t)a->kv_stride * esz;
+
+    /* S (G, nk) = q (G, head_dim) · K (nk, head_dim)ᵀ */
+    j->kern->gemm[a->kv_type == LLM_KV_F16 ? LLM_DTYPE_F16 : LLM_DTYPE_F32](
+        S, ldS, q, (size_t)a->head_dim * sizeof(float), kbase, kv_row, G, nk, a->head_dim);
+    for (int h = 0; h < G; h++) {
+        const float *bias =
+            a->bias != NULL ? a->bias + ((int64_t)(h0 + h) * a->Tq + i) * a->Tk : NULL;
+        llm_op_softmax_ext(S + h * ldS, nk, a->scale, bias);
+    }
+    memset(out, 0, (size_t)G * (size_t)a->head_dim * sizeof(float));
+    for (int64_t t = 0; t < nk; t++) {
+        const uint8_t *v = vbase + (size_t)t * kv_row; /* (head_dim), stays in L1 for G heads */
+        for (int h = 0; h < G; h++)
+            if (S[h * ldS + t] != 0.0f)
+                axpy(out + (int64_t)h * a->head_dim, S[h * ldS + t], v, a->head_dim);
+    }
+}
 
 /* One (head, query) row: scores over the visible keys, softmax, weighted sum of values. */
 static void attn_row(const attn_job *j, float *s /* (Tk) */, int h, int64_t i)
@@ -345,25 +385,36 @@ static void attn_row(const attn_job *j, float *s /* (Tk) */, int h, int64_t i)
 static void attn_task(void *ctx, uint32_t item)
 {
     const attn_job *j = ctx;
-    float *s = (float *)(void *)(j->scratch + (size_t)item * j->row_bytes);
+    float *s = (float *)(void *)(j->scratch + (size_t)item * j->item_bytes);
     const int64_t r0 = j->rows * item / j->items, r1 = j->rows * (item + 1) / j->items;
-    for (int64_t r = r0; r < r1; r++)
-        attn_row(j, s, (int)(r / j->a->Tq), r % j->a->Tq);
+    for (int64_t r = r0; r < r1; r++) {
+        if (j->grouped)
+            attn_group(j, s, (int)(r / j->a->Tq), r % j->a->Tq);
+        else
+            attn_row(j, s, (int)(r / j->a->Tq), r % j->a->Tq);
+    }
 }
 
 void llm_op_attention(const llm_compute *c, const llm_attn_args *a)
 {
-    if (a->Tq <= 0 || a->n_head <= 0)
+    if (a->Tq <= 0 || a->n_head <= 0 || a->n_kv_head <= 0)
         return;
     llm_pool *pool = c != NULL ? c->pool : NULL;
+    const int G = a->n_head / a->n_kv_head;
     attn_job j = {
-        .a = a, .kern = llm_kernels_get(), .scratch = c->scratch,
-        .row_bytes = attn_row_bytes(a->Tk), .rows = (int64_t)a->n_head * a->Tq,
+        .a = a, .kern = llm_kernels_get(), .scratch = c->scratch, .row_bytes = attn_row_bytes(a->Tk),
     };
-    /* one item per thread (each owns one score row of the scratch); rows split evenly */
-    uint32_t items = llm_pool_threads(pool);
-    if (c->scratch_bytes / j.row_bytes < items)
-        items = (uint32_t)(c->scratch_bytes / j.row_bytes);
+    /* One item per thread, each owning its slice of the scratch. Grouped-query heads go
+     * together (G score rows per item) when the scratch holds that and the heads split evenly;
+     * else one head at a time (one row). Both compute each output the same way for any number
+     * of items, so the thread count never changes the bytes. */
+    const uint32_t threads = llm_pool_threads(pool);
+    j.grouped = a->n_head % a->n_kv_head == 0 && c->scratch_bytes >= (size_t)G * j.row_bytes;
+    j.item_bytes = j.grouped ? (size_t)G * j.row_bytes : j.row_bytes;
+    j.rows = (int64_t)(j.grouped ? a->n_kv_head : a->n_head) * a->Tq;
+    uint32_t items = threads;
+    if (c->scratch_bytes / j.item_bytes < items)
+        items = (uint32_t)(c->scratch_bytes / j.item_bytes);
     if ((int64_t)items > j.rows)
         items = (uint32_t)j.rows;
     if (items == 0)
