@@ -296,12 +296,16 @@ static size_t attn_row_bytes(int64_t Tk)
     return ALIGN64((size_t)(Tk > 0 ? Tk : 1) * sizeof(float));
 }
 
-/* Per thread: one score row for each head of a grouped-query group (at most n_head rows). */
+/* Per thread: one score row for each head of a grouped-query group. Groups are at most n_head
+ * heads and in practice 1 to 8; a larger group runs one head at a time in the same scratch. */
+#define ATTN_MAX_GROUP 8
+
 size_t llm_op_attention_scratch(int64_t Tk, int n_head, uint32_t n_threads)
 {
     if (n_threads == 0)
         n_threads = 1;
-    return (size_t)n_threads * (size_t)(n_head > 0 ? n_head : 1) * attn_row_bytes(Tk);
+    const int rows = n_head < 1 ? 1 : (n_head > ATTN_MAX_GROUP ? ATTN_MAX_GROUP : n_head);
+    return (size_t)n_threads * (size_t)rows * attn_row_bytes(Tk);
 }
 
 typedef struct attn_job {

@@ -94,7 +94,9 @@ typedef struct llm_attn_args {
     const float *bias;       /* additive (n_head, Tq, Tk) or NULL (T5 relative positions) */
 } llm_attn_args;
 
-/* Scratch bytes for llm_op_attention with these sizes (per thread rows of Tk scores). */
+/* Scratch bytes for llm_op_attention with these sizes: per thread, one row of Tk scores for each
+ * head of a grouped-query group (at most min(n_head, 8) rows). A smaller scratch still works
+ * (one head at a time, fewer threads); results depend on the scratch size, never on threads. */
 size_t llm_op_attention_scratch(int64_t Tk, int n_head, uint32_t n_threads);
 void llm_op_attention(const llm_compute *c, const llm_attn_args *a);
 
