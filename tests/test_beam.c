@@ -408,8 +408,6 @@ static Suite *beam_suite(void)
 
 int main(void)
 {
-    /* The registry refers to the architectures weakly; from a static library only a strong
-     * reference (this check) makes the linker bring them in. */
     if (llm_arch_find("t5") != &llm_arch_t5) {
         fprintf(stderr, "architecture t5 is not registered\n");
         return EXIT_FAILURE;

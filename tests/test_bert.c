@@ -782,16 +782,6 @@ END_TEST
 /* Hugging Face directory                                                                         */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* The Hugging Face importer (lib/model/hf_import.c) is not in every build yet. */
-#ifndef LLM_TEST_BERT_HF
-#define LLM_TEST_BERT_HF 1
-#endif
-#if LLM_TEST_BERT_HF
-/* model.c refers to the importer weakly, which does not pull it out of the static library this
- * test links; this strong reference does. */
-llm_status (*volatile llm_test_hf_import_ref)(const char *, const llm_gguf_limits *, llm_gguf **,
-                                              llm_error *) = llm_hf_import;
-
 static void write_text(const char *dir, const char *name, const char *text)
 {
     char p[4096];
@@ -1031,7 +1021,6 @@ START_TEST(test_hf_directory)
     remove_tree(dir);
 }
 END_TEST
-#endif /* LLM_TEST_BERT_HF */
 
 /* ---------------------------------------------------------------------------------------------- */
 
@@ -1074,12 +1063,10 @@ static Suite *bert_suite(void)
     tcase_add_test(tc, test_t5_encoder_embeddings);
     suite_add_tcase(su, tc);
 
-#if LLM_TEST_BERT_HF
     tc = tcase_create("hf");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_hf_directory, 0, 2);
     suite_add_tcase(su, tc);
-#endif
     return su;
 }
 

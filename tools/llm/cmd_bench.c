@@ -8,21 +8,9 @@
 #include "bench_kernels.h"
 #include "cli.h"
 
-/* Provided by the tokenizer tools when they are linked in; weak so this file links without. */
-int llm_bench_tokenize(int argc, char **argv) __attribute__((weak));
-
-static int bench_tokenize(int argc, char **argv)
-{
-    if (llm_bench_tokenize == NULL) {
-        fprintf(stderr, "llm bench tokenize: not built into this program\n");
-        return 1;
-    }
-    return llm_bench_tokenize(argc, argv);
-}
-
 static const llm_cli_cmd benches[] = {
     {"kernels", llm_bench_kernels, "matrix products, memory bandwidth and FMA peak"},
-    {"tokenize", bench_tokenize, "tokenizer throughput"},
+    {"tokenize", llm_bench_tokenize, "tokenizer throughput"},
     {"generate", llm_bench_generate, "prompt and generation tokens/s against the bandwidth bound"},
     {"embed", llm_bench_embed, "sentence embeddings/s and tokens/s against the FMA peak"},
     /* one line per benchmark */

@@ -8,10 +8,6 @@
 
 #include "cli.h"
 
-/* Beam search printing lives with the encoder-decoder code (beam_cli.c); weak so this file
- * builds without it. */
-int llm_cli_beam_generate(llm_session *s, int print_ids) __attribute__((weak));
-
 static const char generate_usage[] =
     "usage: llm generate -m MODEL (-p PROMPT | -f FILE | --prompt-ids \"1 2 3\") [options]\n"
     "\n"
@@ -300,12 +296,7 @@ int llm_cmd_generate(int argc, char **argv)
     if (!rc)
         rc = feed(cmd, s, m, &a);
     if (!rc && a.beams > 1) {
-        if (!llm_cli_beam_generate) {
-            fprintf(stderr, "llm %s: this build has no beam search\n", cmd);
-            rc = 1;
-        } else {
-            rc = llm_cli_beam_generate(s, a.ids);
-        }
+        rc = llm_cli_beam_generate(s, a.ids);
     } else if (!rc) {
         print_state ps = {a.ids, 1};
         llm_status st = llm_session_generate(s, on_token, &ps);
