@@ -1,6 +1,8 @@
 """Tests of the Python package against the built library (LLM_LIBRARY) and the shared data."""
 import ctypes
+import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -84,6 +86,31 @@ class Generation(unittest.TestCase):
             ids = tok.encode("Once upon a time", add_special=True)
             self.assertEqual(ids, [1, 403, 407, 261, 378])
             self.assertEqual(tok.decode(ids, skip_special=True), "Once upon a time")
+
+
+@needs_data
+class EncoderModels(unittest.TestCase):
+    def _case(self, name):
+        with open(os.path.join(DATA, "golden", "manifest.json")) as f:
+            return next(c for c in json.load(f)["cases"] if c["name"] == name)
+
+    def test_t5_greedy_matches_reference(self):
+        case = self._case("t5-tiny-gated-f32.text")
+        path = os.path.join(DATA, "golden", "models", "t5-tiny-gated-f32.gguf")
+        with libllm.Model.open(path) as model, model.session() as s:
+            got = list(s.tokens(case["input"]["text"], temperature=0, max_tokens=32))
+        self.assertEqual(got, case["greedy"]["ids"])
+
+    def test_bert_embedding_matches_reference(self):
+        case = self._case("bert-tiny-mean-f32.text")
+        path = os.path.join(DATA, "golden", "models", "bert-tiny-mean-f32.gguf")
+        with open(os.path.join(DATA, "golden", case["outputs"]["pooled_normalized"]["file"]), "rb") as f:
+            raw = f.read()
+        ref = list(struct.unpack("<%df" % (len(raw) // 4), raw))
+        with libllm.Model.open(path) as model:
+            got = list(model.embed([case["input"]["text"]], normalize=True)[0])
+        self.assertEqual(len(got), len(ref))
+        self.assertLess(max(abs(a - b) for a, b in zip(got, ref)), 2e-3 * max(map(abs, ref)))
 
 
 @needs_data
