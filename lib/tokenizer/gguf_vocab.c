@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "tokenizer/gpt2_split.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/tokenizer.h"
 
@@ -122,6 +123,7 @@ static llm_status setup_gpt2(struct llm_tokenizer *t, const llm_gguf *g, llm_err
         llm_tok_pre p;
         memset(&p, 0, sizeof p);
         p.kind = LLM_PRE_REGEX_SPLIT;
+        p.gpt2_split = llm_tok_gpt2_split_kind(d->regex[k], strlen(d->regex[k]));
         LLM_TRY(llm_tok_compile_regex(d->regex[k], strlen(d->regex[k]), &p.re, err));
         llm_status st = llm_tok_add_pre(t, &p, err);
         if (st != LLM_OK) {

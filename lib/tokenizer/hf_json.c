@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "tokenizer/gpt2_split.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/tokenizer.h"
 
@@ -233,9 +234,11 @@ static llm_status load_pre(struct llm_tokenizer *t, const json_t *n, int depth, 
         p.kind = LLM_PRE_BYTELEVEL;
         p.use_regex = jbool(n, "use_regex", true);
         p.add_prefix_space = jbool(n, "add_prefix_space", false);
-        if (p.use_regex)
+        if (p.use_regex) {
+            p.gpt2_split = llm_tok_gpt2_split_kind(llm_tok_gpt2_regex, strlen(llm_tok_gpt2_regex));
             LLM_TRY(llm_tok_compile_regex(llm_tok_gpt2_regex, strlen(llm_tok_gpt2_regex), &p.re,
                                           err));
+        }
     } else if (strcmp(type, "Split") == 0) {
         /* The split regexes llama.cpp knows by name (for GGUF export). */
         static const struct {

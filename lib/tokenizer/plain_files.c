@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "common/alloc.h"
+#include "tokenizer/gpt2_split.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/tokenizer.h"
 
@@ -62,8 +63,9 @@ llm_status llm_tok_setup_bytelevel(struct llm_tokenizer *t, const char *regex, l
     memset(&p, 0, sizeof p);
     p.kind = LLM_PRE_BYTELEVEL;
     p.use_regex = true;
-    LLM_TRY(llm_tok_compile_regex(regex ? regex : llm_tok_gpt2_regex,
-                                  regex ? strlen(regex) : strlen(llm_tok_gpt2_regex), &p.re, err));
+    const char *re = regex ? regex : llm_tok_gpt2_regex;
+    p.gpt2_split = llm_tok_gpt2_split_kind(re, strlen(re));
+    LLM_TRY(llm_tok_compile_regex(re, strlen(re), &p.re, err));
     llm_status st = llm_tok_add_pre(t, &p, err);
     if (st != LLM_OK)
         pcre2_code_free(p.re);

@@ -170,6 +170,7 @@ typedef struct llm_tok_pre {
     bool individual_digits;
     int prepend_scheme;    /* METASPACE */
     bool split;            /* METASPACE */
+    int gpt2_split;        /* LLM_GPT2_SPLIT_* (gpt2_split.h): re is GPT-2's regex */
 } llm_tok_pre;
 
 /* ---------------------------------------------------------------------------------------------- */
