@@ -45,4 +45,26 @@ case "$out" in *Tim*) false ;; *) true ;; esac; check "the preset's stop string 
 printf 'temprature: 0\n' >"$tmp/bad.yaml"
 "$llm" generate -m "$model" -p "x" --preset "$tmp/bad.yaml" 2>&1 | grep -q 'bad.yaml:1'
 check "a bad preset key names the line" $?
+# llm inspect: the hyper-parameters of stories260K, and a clean error (exit 1, never a signal)
+# with a message on truncated and corrupted copies of it
+out=$("$llm" inspect "$model")
+check "inspect runs" $?
+for kv in "embedding_length +64" "block_count +5" "head_count +8" "head_count_kv +4"; do
+  echo "$out" | grep -Eq "llama\.(attention\.)?$kv\$"; check "inspect shows $kv" $?
+done
+echo "$out" | grep -q "512 tokens"; check "inspect shows the 512-token vocabulary" $?
+size=$(wc -c <"$model")
+for cut in 0 3 4 8 24 100 1000 5000 20000 100000 700000 $((size - 1)); do
+  head -c "$cut" "$model" >"$tmp/cut.gguf"
+  "$llm" inspect "$tmp/cut.gguf" >/dev/null 2>"$tmp/cut.err"
+  rc=$?
+  [ $rc -eq 1 ] && [ -s "$tmp/cut.err" ]; check "inspect on a copy cut at $cut bytes exits 1 with a message (got $rc)" $?
+done
+for at in 5 9 20 40 300 2000; do
+  cp "$model" "$tmp/flip.gguf"
+  printf '\377\377\377\377' | dd of="$tmp/flip.gguf" bs=1 seek="$at" conv=notrunc 2>/dev/null
+  "$llm" inspect --verify "$tmp/flip.gguf" >/dev/null 2>&1
+  rc=$?
+  [ $rc -lt 128 ]; check "inspect on a copy with bytes $at..$((at + 3)) set to 0xff does not crash (exit $rc)" $?
+done
 exit $fail
