@@ -2,19 +2,25 @@
  * The session thread pool: n_threads − 1 workers plus the calling thread. llm_pool_run hands out
  * the indices of one job through an atomic counter; every index runs exactly once, and which
  * thread runs it never changes the result, because ops partition work by outputs only.
- * Workers sleep on a condition variable between jobs (no spinning), so an idle session costs
- * nothing. With a host parallel_for, jobs go to the host instead and no thread is created.
+ * Between jobs a worker first polls for the next one for a short while (LLM_POOL_SPIN_NS), then
+ * sleeps on a condition variable, so an idle session costs nothing. The short poll matters while
+ * generating: a token runs about fifty small matrix-vector products back to back, each shorter
+ * than the time a sleeping thread takes to wake up, and without it the second thread would
+ * mostly arrive after the work is done. The caller polls for the end of a job the same way.
+ * With a host parallel_for, jobs go to the host instead and no thread is created.
  *
  * Not here: work stealing, affinity, nested jobs (an op never starts a job from inside a job).
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/alloc.h"
 #include "kernels/ops.h"
 
 #define LLM_POOL_MAX_THREADS 256
+#define LLM_POOL_SPIN_NS 200000 /* 0.2 ms: longer than a small matmul, short enough to be idle */
 
 struct llm_pool {
     uint32_t n_threads;
@@ -24,16 +30,16 @@ struct llm_pool {
     pthread_mutex_t mu;
     pthread_cond_t wake;     /* workers wait for a new generation */
     pthread_cond_t done;     /* the caller waits for the last index */
-    uint64_t generation;
-    int stop;
+    _Atomic uint64_t generation; /* written under mu; polled without it */
+    atomic_int stop;
 
     void (*fn)(void *ctx, uint32_t i);
     void *ctx;
     uint32_t n;
     atomic_uint next;        /* next index to hand out */
-    uint32_t finished;       /* indices completed (under mu) */
-    uint32_t active;         /* workers inside drain() (under mu); the caller waits for 0 so
-                              * that no worker still reads this job when the next one starts */
+    atomic_uint finished;    /* indices completed (written under mu) */
+    atomic_uint active;      /* workers inside drain() (written under mu); the caller waits for
+                              * 0 so that no worker still reads this job when the next starts */
     uint32_t n_workers;
     pthread_t *workers;
 };
@@ -51,12 +57,49 @@ static uint32_t drain(llm_pool *p)
     }
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Polls `cond(p, arg)` for up to LLM_POOL_SPIN_NS; true when it became true. */
+static int spin_until(llm_pool *p, int (*cond)(llm_pool *, uint64_t), uint64_t arg)
+{
+    const int64_t deadline = now_ns() + LLM_POOL_SPIN_NS;
+    for (int i = 0;; i++) {
+        if (cond(p, arg))
+            return 1;
+        if ((i & 63) == 63 && now_ns() > deadline)
+            return 0;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
+
+static int new_job_or_stop(llm_pool *p, uint64_t seen)
+{
+    return atomic_load(&p->stop) || atomic_load(&p->generation) != seen;
+}
+
+static int job_done(llm_pool *p, uint64_t n)
+{
+    return atomic_load(&p->finished) >= n && atomic_load(&p->active) == 0;
+}
+
 static void *worker_main(void *arg)
 {
     llm_pool *p = arg;
     uint64_t seen = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
+        if (!p->stop && p->generation == seen) {
+            pthread_mutex_unlock(&p->mu);
+            spin_until(p, new_job_or_stop, seen);
+            pthread_mutex_lock(&p->mu);
+        }
         while (!p->stop && p->generation == seen)
             pthread_cond_wait(&p->wake, &p->mu);
         if (p->stop)
@@ -176,6 +219,11 @@ void llm_pool_run(llm_pool *p, void (*fn)(void *ctx, uint32_t i), void *ctx, uin
 
     pthread_mutex_lock(&p->mu);
     p->finished += ran;
+    if (p->finished < p->n || p->active > 0) {
+        pthread_mutex_unlock(&p->mu);
+        spin_until(p, job_done, n);
+        pthread_mutex_lock(&p->mu);
+    }
     while (p->finished < p->n || p->active > 0)
         pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
