@@ -275,8 +275,8 @@ class Session:
             ids = list(prompt)
         self.feed_prompt(ids)
 
-    def stream(self, prompt=None, **params):
-        """Yields text pieces as they are generated (after feeding `prompt`, a str or ids)."""
+    def _steps(self, prompt, params):
+        """Yields (token id or -1, text piece) until generation stops."""
         self.set(**params)
         self._prompt(prompt)
         tid = ctypes.c_int32()
@@ -288,10 +288,16 @@ class Session:
                                       ctypes.byref(n), ctypes.byref(why))
             if st:
                 self._fail(st)
-            if n.value:
-                yield ctypes.string_at(text.value, n.value).decode(errors="replace")
+            piece = ctypes.string_at(text.value, n.value).decode(errors="replace") if n.value else ""
+            yield tid.value, piece
             if why.value != 0:
                 return
+
+    def stream(self, prompt=None, **params):
+        """Yields text pieces as they are generated (after feeding `prompt`, a str or ids)."""
+        for _, piece in self._steps(prompt, params):
+            if piece:
+                yield piece
 
     def generate(self, prompt=None, **params):
         """The whole continuation as one string."""
@@ -299,18 +305,9 @@ class Session:
 
     def tokens(self, prompt=None, **params):
         """Yields generated token ids."""
-        self.set(**params)
-        self._prompt(prompt)
-        tid = ctypes.c_int32()
-        why = ctypes.c_int()
-        while True:
-            st = lib.llm_session_step(self._h, ctypes.byref(tid), None, None, ctypes.byref(why))
-            if st:
-                self._fail(st)
-            if tid.value >= 0:
-                yield tid.value
-            if why.value != 0:
-                return
+        for tid, _ in self._steps(prompt, params):
+            if tid >= 0:
+                yield tid
 
     @property
     def stop_reason(self):
