@@ -80,8 +80,14 @@ INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64
         for (int n = 0; n < RN; n++)
             acc[t][n] = _mm256_setzero_ps();
     int64_t k = 0;
+    const size_t esz = wt == WF32 ? 4 : 2;
     for (; k + 8 <= K; k += 8) {
         __m256 w[4];
+        if (RT == 1 && (k & 15) == 0) /* matrix x vector: memory-bound, fetch 1 KiB ahead */
+#pragma GCC unroll 4
+            for (int n = 0; n < RN; n++)
+                _mm_prefetch((const char *)(W + (size_t)n * ldw + (size_t)k * esz + 1024),
+                             _MM_HINT_T0);
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++)
             w[n] = load_w8(wt, W + (size_t)n * ldw, k);
@@ -250,6 +256,8 @@ INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int6
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
             const uint8_t *blk = W + (size_t)n * ldw + (size_t)b * wb;
+            if (RT == 1) /* matrix x vector: memory-bound, so fetch ahead in every row */
+                _mm_prefetch((const char *)(blk + 32 * wb), _MM_HINT_T0);
             wq[n] = unpack_q(wt, blk);
             wa[n] = has_min ? wq[n] : _mm256_sign_epi8(wq[n], wq[n]); /* |w| */
             dw[n] = _mm256_set1_ps(f16(blk));
@@ -427,6 +435,8 @@ INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t l
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
             const uint8_t *w = W + (size_t)n * ldw + (size_t)b * wb;
+            if (RT == 1) /* matrix x vector: memory-bound, fetch ahead in every row */
+                _mm_prefetch((const char *)(w + 4 * wb), _MM_HINT_T0);
             kscales ks;
             scales_k(wt, w, &ks);
 #pragma GCC unroll 4
