@@ -75,14 +75,3 @@ void llm_kv_cache_copy(llm_kv_cache *dst, const llm_kv_cache *src, uint32_t n_po
         memcpy(dst->v[l], src->v[l], bytes);
     }
 }
-
-void llm_kv_cache_move(llm_kv_cache *kv, uint32_t from, uint32_t to, uint32_t count)
-{
-    size_t row = llm_kv_cache_row_bytes(kv);
-    for (uint32_t l = 0; l < kv->n_layer; l++) {
-        memmove((char *)kv->k[l] + (size_t)to * row, (char *)kv->k[l] + (size_t)from * row,
-                (size_t)count * row);
-        memmove((char *)kv->v[l] + (size_t)to * row, (char *)kv->v[l] + (size_t)from * row,
-                (size_t)count * row);
-    }
-}

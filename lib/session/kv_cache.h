@@ -1,6 +1,6 @@
 /*
  * KV cache storage: per layer, K and V for n_ctx positions of kv_dim elements, f32 or f16,
- * allocated once at session creation. Helpers copy prefixes (fork, beam search) and shift.
+ * allocated once at session creation, and copied by prefix (beam search).
  */
 #ifndef LLM_SESSION_KV_CACHE_H
 #define LLM_SESSION_KV_CACHE_H
@@ -19,8 +19,5 @@ size_t llm_kv_cache_row_bytes(const llm_kv_cache *kv);
 
 /* Copies positions [0, n_pos) of every layer from src into dst (same geometry). */
 void llm_kv_cache_copy(llm_kv_cache *dst, const llm_kv_cache *src, uint32_t n_pos);
-
-/* Moves positions [from, from + count) to [to, to + count) in every layer (context shift). */
-void llm_kv_cache_move(llm_kv_cache *kv, uint32_t from, uint32_t to, uint32_t count);
 
 #endif /* LLM_SESSION_KV_CACHE_H */
