@@ -78,6 +78,25 @@ def _check(status, message=None):
 
 
 # ------------------------------------------------------------------------------------------------
+# handles
+
+class _Handle:
+    """A C handle released by close(): usable as a context manager, released when collected."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+# ------------------------------------------------------------------------------------------------
 # tokenizer
 
 ENCODE_ADD_SPECIAL = 1
@@ -85,7 +104,7 @@ ENCODE_PARSE_SPECIAL = 2
 DECODE_SKIP_SPECIAL = 1
 
 
-class Tokenizer:
+class Tokenizer(_Handle):
     """A tokenizer, from a model (`model.tokenizer`) or opened alone with `from_file`."""
 
     def __init__(self, handle, owner=None):
@@ -103,18 +122,6 @@ class Tokenizer:
         if self._h and self._owner is None:
             lib.llm_tokenizer_close(self._h)
         self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def encode(self, text, add_special=False, parse_special=False):
         """Token ids of `text` (str or bytes)."""
@@ -170,7 +177,7 @@ STOP_REASONS = {0: None, 1: "eos", 2: "max_tokens", 3: "stop", 4: "cancelled",
                 5: "context_full"}
 
 
-class Session:
+class Session(_Handle):
     """A conversation with a model (KV cache, sampler). Use from one thread at a time."""
 
     def __init__(self, model, n_ctx=0, threads=0, kv_f16=False, **params):
@@ -189,18 +196,6 @@ class Session:
         if self._h:
             lib.llm_session_destroy(self._h)
         self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _fail(self, st):
         _check(st, lib.llm_session_last_error(self._h).decode(errors="replace"))
@@ -348,7 +343,7 @@ class Session:
 POOLING = {None: -1, "model": -1, "none": 0, "mean": 1, "cls": 2, "last": 3, "max": 4}
 
 
-class Model:
+class Model(_Handle):
     """A loaded model (GGUF file or Hugging Face directory). Immutable, thread-safe."""
 
     def __init__(self, handle):
@@ -371,18 +366,6 @@ class Model:
         if self._h:
             lib.llm_model_close(self._h)
         self._h = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     @property
     def info(self):
