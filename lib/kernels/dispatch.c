@@ -83,6 +83,8 @@ static void fill_avx2(llm_kernels *k)
     k->dot_f16 = llm_dot_f16_avx2;
     k->axpy_f32 = llm_axpy_f32_avx2;
     k->axpy_f16 = llm_axpy_f16_avx2;
+    k->axpy_rows_f32 = llm_axpy_rows_f32_avx2;
+    k->axpy_rows_f16 = llm_axpy_rows_f16_avx2;
 }
 #endif
 

@@ -42,10 +42,17 @@
 /* y (n) += a · x (n), x of f32 or f16 */
 #define LLM_AXPY_FN(name) void name(float *y, float a, const void *x, int64_t n)
 
+/* y (n) += a[r] · row r of x, for r = 0 .. rows−1 in order, rows ldx bytes apart, skipping
+ * a[r] == 0: bit for bit the same as calling the tier's axpy once per row, minus the loads and
+ * stores of y between rows (attention's weighted sum of V rows). */
+#define LLM_AXPY_ROWS_FN(name)                                                                     \
+    void name(float *y, const float *a, const void *x, size_t ldx, int64_t rows, int64_t n)
+
 typedef LLM_GEMM_FN((*llm_gemm_fn));
 typedef LLM_QUANT_FN((*llm_quant_fn));
 typedef LLM_DOT_FN((*llm_dot_fn));
 typedef LLM_AXPY_FN((*llm_axpy_fn));
+typedef LLM_AXPY_ROWS_FN((*llm_axpy_rows_fn));
 
 typedef struct llm_kernels {
     const char *isa;                     /* "generic", "avx2", "avx512", "neon" */
@@ -55,6 +62,8 @@ typedef struct llm_kernels {
     llm_dot_fn dot_f16;
     llm_axpy_fn axpy_f32;                /* attention: out += p · v */
     llm_axpy_fn axpy_f16;
+    llm_axpy_rows_fn axpy_rows_f32;      /* NULL: callers loop over axpy */
+    llm_axpy_rows_fn axpy_rows_f16;
 } llm_kernels;
 
 /* The table for this process (detected once, thread-safe). */
@@ -98,6 +107,8 @@ LLM_GEMM_FN(llm_gemm_q3_K_generic);
 
 #if LLM_HAVE_AVX2
 LLM_DECL_GEMM_ALL(avx2);
+LLM_AXPY_ROWS_FN(llm_axpy_rows_f32_avx2);
+LLM_AXPY_ROWS_FN(llm_axpy_rows_f16_avx2);
 #endif
 /* avx512 and neon fill the slots where they beat the tier below; the rest stay inherited */
 #if LLM_HAVE_AVX512

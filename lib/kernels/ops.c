@@ -85,9 +85,19 @@ void llm_op_matmul(const llm_compute *c, float *Y, const float *X, const llm_wei
         j.ldx = (size_t)llm_dtype_row_bytes(act, (uint64_t)j.K);
         llm_pool_run(T > 1 ? pool : NULL, matmul_quant_task, &j, (uint32_t)T);
     }
-    /* Chunks of weight rows: small for a matrix-vector product (memory-bound, spread it),
-     * larger for prefill so each chunk's rows stay in cache across all T tokens. */
-    j.chunk = (T == 1) ? 16 : 48;
+    /* Chunks of weight rows. A matrix-vector product is memory-bound: two long contiguous runs
+     * per thread keep each core's hardware prefetcher on one stream (small chunks handed out
+     * alternately made every core jump every few kilobytes and halved the bandwidth), while
+     * the second run still lets a core that finishes early help a late one. Prefill uses
+     * chunks small enough that a chunk's rows stay in cache across all T tokens. */
+    if (T == 1) {
+        const int64_t tasks = 2 * (int64_t)llm_pool_threads(pool);
+        j.chunk = (j.N + tasks - 1) / tasks;
+        if (j.chunk < 16)
+            j.chunk = 16;
+    } else {
+        j.chunk = 48;
+    }
     const int64_t n_tasks = (j.N + j.chunk - 1) / j.chunk;
     llm_pool_run(pool, matmul_task, &j, (uint32_t)n_tasks);
 }
@@ -305,7 +315,10 @@ size_t llm_op_attention_scratch(int64_t Tk, int n_head, uint32_t n_threads)
     if (n_threads == 0)
         n_threads = 1;
     const int rows = n_head < 1 ? 1 : (n_head > ATTN_MAX_GROUP ? ATTN_MAX_GROUP : n_head);
-    return (size_t)n_threads * (size_t)rows * attn_row_bytes(Tk);
+    const size_t per_thread = (size_t)n_threads * (size_t)rows;
+    /* a single query (decoding) keeps a score row for every head at once */
+    const size_t all_heads = n_head < 1 ? 1 : (size_t)n_head;
+    return (per_thread > all_heads ? per_thread : all_heads) * attn_row_bytes(Tk);
 }
 
 typedef struct attn_job {
@@ -319,6 +332,23 @@ typedef struct attn_job {
     uint32_t items;
 } attn_job;
 
+/* out (n) += Σ_r p[r] · V row r over `rows` rows ldv bytes apart, skipping zero weights: the
+ * tier's row kernel where it has one, else its axpy once per row (the same bytes). */
+static void weighted_rows(const attn_job *j, float *out, const float *p, const uint8_t *v,
+                          size_t ldv, int64_t rows, int64_t n)
+{
+    const int f16 = j->a->kv_type == LLM_KV_F16;
+    const llm_axpy_rows_fn rows_fn = f16 ? j->kern->axpy_rows_f16 : j->kern->axpy_rows_f32;
+    if (rows_fn != NULL) {
+        rows_fn(out, p, v, ldv, rows, n);
+        return;
+    }
+    const llm_axpy_fn axpy = f16 ? j->kern->axpy_f16 : j->kern->axpy_f32;
+    for (int64_t r = 0; r < rows; r++)
+        if (p[r] != 0.0f)
+            axpy(out, p[r], v + (size_t)r * ldv, n);
+}
+
 /* The heads h0 .. h0+G-1 that share kv head g, for query i: their scores come from one product
  * of the G query vectors with the visible cache rows (each K row loaded once for G heads, through
  * the register-tiled matrix kernels), then a softmax per head and the weighted sum of V rows. */
@@ -331,7 +361,6 @@ static void attn_group(const attn_job *j, float *S /* (G, ldS) */, int g, int64_
     const size_t esz = a->kv_type == LLM_KV_F16 ? 2 : 4;
     const float *q = a->q + i * a->q_stride + (int64_t)h0 * a->head_dim;  /* (G, head_dim) */
     float *out = a->out + i * a->out_stride + (int64_t)h0 * a->head_dim;  /* (G, head_dim) */
-    const llm_axpy_fn axpy = a->kv_type == LLM_KV_F16 ? j->kern->axpy_f16 : j->kern->axpy_f32;
 
     int64_t nk = a->Tk;
     if (a->causal_offset >= 0 && i + a->causal_offset + 1 < nk)
@@ -349,12 +378,8 @@ static void attn_group(const attn_job *j, float *S /* (G, ldS) */, int g, int64_
         llm_op_softmax_ext(S + h * ldS, nk, a->scale, bias);
     }
     memset(out, 0, (size_t)G * (size_t)a->head_dim * sizeof(float));
-    for (int64_t t = 0; t < nk; t++) {
-        const uint8_t *v = vbase + (size_t)t * kv_row; /* (head_dim), stays in L1 for G heads */
-        for (int h = 0; h < G; h++)
-            if (S[h * ldS + t] != 0.0f)
-                axpy(out + (int64_t)h * a->head_dim, S[h * ldS + t], v, a->head_dim);
-    }
+    for (int h = 0; h < G; h++)
+        weighted_rows(j, out + (int64_t)h * a->head_dim, S + h * ldS, vbase, kv_row, nk, a->head_dim);
 }
 
 /* One (head, query) row: scores over the visible keys, softmax, weighted sum of values. */
@@ -367,7 +392,6 @@ static void attn_row(const attn_job *j, float *s /* (Tk) */, int h, int64_t i)
     const float *q = a->q + i * a->q_stride + (int64_t)h * a->head_dim;  /* (head_dim) */
     float *out = a->out + i * a->out_stride + (int64_t)h * a->head_dim;  /* (head_dim) */
     const llm_dot_fn dot = a->kv_type == LLM_KV_F16 ? j->kern->dot_f16 : j->kern->dot_f32;
-    const llm_axpy_fn axpy = a->kv_type == LLM_KV_F16 ? j->kern->axpy_f16 : j->kern->axpy_f32;
 
     int64_t nk = a->Tk;
     if (a->causal_offset >= 0 && i + a->causal_offset + 1 < nk)
@@ -381,9 +405,76 @@ static void attn_row(const attn_job *j, float *s /* (Tk) */, int h, int64_t i)
     llm_op_softmax_ext(s, nk, a->scale, bias);
 
     memset(out, 0, (size_t)a->head_dim * sizeof(float));
-    for (int64_t t = 0; t < nk; t++)
-        if (s[t] != 0.0f)
-            axpy(out, s[t], vbase + (size_t)t * kv_row, a->head_dim);
+    weighted_rows(j, out, s, vbase, kv_row, nk, a->head_dim);
+}
+
+/* Keys per block of the single-query path. Each head's slice of the next block is requested
+ * while the current one is used; 8 rows (against 4, 16, 32, 64) kept the most requests in
+ * flight without waiting on them. */
+#define ATTN_DECODE_BLOCK 8
+
+/* A single query (decoding) against a long cache is memory-bound. Each item takes a contiguous
+ * range of kv heads and walks the cache rows in order, reading that range of every row
+ * together, instead of one head's slice of every row at a time (a short piece per row, rows
+ * kv_stride apart, which the prefetchers follow poorly). Every score, softmax and weighted
+ * sum is computed by the same calls, in the same order, as in attn_group, so the bytes match
+ * the other path and any number of items. */
+/* Asks for `rows` rows of `bytes` bytes, `stride` bytes apart, ahead of their use. */
+static void prefetch_rows(const uint8_t *p, int64_t rows, size_t stride, size_t bytes)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (size_t o = 0; o < bytes; o += 64)
+            __builtin_prefetch(p + (size_t)r * stride + o, 0, 3);
+}
+
+static void attn_decode_task(void *ctx, uint32_t item)
+{
+    const attn_job *j = ctx;
+    const llm_attn_args *a = j->a;
+    const int G = a->n_head / a->n_kv_head;
+    const int g0 = (int)((int64_t)a->n_kv_head * item / j->items);
+    const int g1 = (int)((int64_t)a->n_kv_head * (item + 1) / j->items);
+    const int64_t ldS = (int64_t)(j->row_bytes / sizeof(float));
+    const size_t esz = a->kv_type == LLM_KV_F16 ? 2 : 4;
+    const size_t kv_row = (size_t)a->kv_stride * esz;
+    const size_t head_bytes = (size_t)a->head_dim * esz;
+    const llm_gemm_fn gemm = j->kern->gemm[a->kv_type == LLM_KV_F16 ? LLM_DTYPE_F16 : LLM_DTYPE_F32];
+    float *S = (float *)(void *)(j->scratch + (size_t)g0 * G * j->row_bytes); /* (heads, ldS) */
+    const int64_t nk = a->causal_offset >= 0 && a->causal_offset + 1 < a->Tk ? a->causal_offset + 1
+                                                                              : a->Tk;
+
+    /* S (h, t) = q_h · K (t, g(h)); each head's slice of the next block is requested while
+     * this block's slice is multiplied, which spreads the requests evenly over the work */
+    for (int64_t t0 = 0; t0 < nk; t0 += ATTN_DECODE_BLOCK) {
+        const int64_t nt = nk - t0 < ATTN_DECODE_BLOCK ? nk - t0 : ATTN_DECODE_BLOCK;
+        const int64_t next = nk - t0 - nt < ATTN_DECODE_BLOCK ? nk - t0 - nt : ATTN_DECODE_BLOCK;
+        for (int g = g0; g < g1; g++) {
+            const uint8_t *k = (const uint8_t *)a->k + (size_t)t0 * kv_row + (size_t)g * head_bytes;
+            prefetch_rows(k + (size_t)nt * kv_row, next, kv_row, head_bytes);
+            gemm(S + (int64_t)(g - g0) * G * ldS + t0, ldS, a->q + (int64_t)g * G * a->head_dim,
+                 (size_t)a->head_dim * sizeof(float), k, kv_row, G, nt, a->head_dim);
+        }
+    }
+    for (int h = g0 * G; h < g1 * G; h++) {
+        const float *bias = a->bias != NULL ? a->bias + (int64_t)h * a->Tk : NULL;
+        llm_op_softmax_ext(S + (int64_t)(h - g0 * G) * ldS, nk, a->scale, bias);
+    }
+    float *out = a->out + (int64_t)g0 * G * a->head_dim; /* (heads, head_dim) */
+    memset(out, 0, (size_t)(g1 - g0) * G * head_bytes / esz * sizeof(float));
+    /* out (h) += Σ_t S (h, t) · V (t, g(h)), block by block in t so that each output still sums
+     * its rows in order */
+    for (int64_t t0 = 0; t0 < nk; t0 += ATTN_DECODE_BLOCK) {
+        const int64_t nt = nk - t0 < ATTN_DECODE_BLOCK ? nk - t0 : ATTN_DECODE_BLOCK;
+        const int64_t next = nk - t0 - nt < ATTN_DECODE_BLOCK ? nk - t0 - nt : ATTN_DECODE_BLOCK;
+        const uint8_t *v = (const uint8_t *)a->v + (size_t)t0 * kv_row + (size_t)g0 * head_bytes;
+        for (int h = 0; h < (g1 - g0) * G; h++) {
+            if (h % G == 0)
+                prefetch_rows(v + (size_t)nt * kv_row + (size_t)(h / G) * head_bytes, next, kv_row,
+                              head_bytes);
+            weighted_rows(j, out + (int64_t)h * a->head_dim, S + h * ldS + t0, v + (size_t)(h / G) * head_bytes,
+                          kv_row, nt, a->head_dim);
+        }
+    }
 }
 
 static void attn_task(void *ctx, uint32_t item)
@@ -413,6 +504,12 @@ void llm_op_attention(const llm_compute *c, const llm_attn_args *a)
      * else one head at a time (one row). Both compute each output the same way for any number
      * of items, so the thread count never changes the bytes. */
     const uint32_t threads = llm_pool_threads(pool);
+    if (a->Tq == 1 && a->n_head % a->n_kv_head == 0 &&
+        c->scratch_bytes >= (size_t)a->n_head * j.row_bytes) {
+        j.items = threads < (uint32_t)a->n_kv_head ? threads : (uint32_t)a->n_kv_head;
+        llm_pool_run(pool, attn_decode_task, &j, j.items);
+        return;
+    }
     j.grouped = a->n_head % a->n_kv_head == 0 && c->scratch_bytes >= (size_t)G * j.row_bytes;
     j.item_bytes = j.grouped ? (size_t)G * j.row_bytes : j.row_bytes;
     j.rows = (int64_t)(j.grouped ? a->n_kv_head : a->n_head) * a->Tq;

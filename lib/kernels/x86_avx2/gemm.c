@@ -146,10 +146,11 @@ INLINE void gemm_float(const int wt, float *Y, int64_t ldy, const void *Xv, size
     const int64_t ldx = (int64_t)(ldx_bytes / sizeof(float));
     if (T == 1) {
         int64_t n = 0;
-        for (; n + 4 <= N; n += 4)
-            tile_float(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
-        if (n < N)
-            TILE_SWITCH(tile_float, wt, 1, N - n, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        if (K <= 256) /* short rows (attention heads): four chains at once */
+            for (; n + 4 <= N; n += 4)
+                tile_float(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        for (; n < N; n++)
+            tile_float(wt, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
         return;
     }
     for (int64_t n = 0; n < N; n += 3) {
@@ -293,10 +294,8 @@ INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, siz
     const uint8_t *X = Xv, *W = Wv;
     if (T == 1) {
         int64_t n = 0;
-        for (; n + 4 <= N; n += 4)
-            tile_legacy(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
-        if (n < N)
-            TILE_SWITCH(tile_legacy, wt, 1, N - n, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        for (; n < N; n++)
+            tile_legacy(wt, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
         return;
     }
     /* 4 × 3 tiles where unpacking is cheap (q8_0, q4_0), 4 × 2 where the extra registers of
