@@ -38,6 +38,11 @@ grep -q "exceeds the context" "$tmp/err"; check "a context above the declared on
 "$llm" logits -m "$model" --prompt-ids "1 403 407 261" -o "$tmp/logits.f32" 2>/dev/null
 [ "$(wc -c <"$tmp/logits.f32")" -eq $((4 * 512 * 4)) ]; check "logits writes [4][512] floats" $?
 
+out=$("$llm" bench generate -m "$model" -p 16 -n 8 -r 2 2>/dev/null)
+check "bench generate runs" $?
+[ "$(echo "$out" | grep -c '^generate ')" -eq 2 ]; check "bench generate reports each run" $?
+echo "$out" | grep -q '^median .*% of the bandwidth bound over 2 runs'; check "bench generate gives the median" $?
+
 printf 'temperature: 0\nmax_tokens: 12\nstop: ["Tim"]\n' >"$tmp/preset.yaml"
 out=$("$llm" generate -m "$model" -p "Once upon a time" --preset "$tmp/preset.yaml")
 check "generate with a preset" $?

@@ -2,8 +2,11 @@
  * `llm bench generate`: prompt tokens/s (batched matrix × matrix) and generated tokens/s (one
  * token at a time, matrix × vector), with generation compared to the memory-bandwidth bound
  * bandwidth / (bytes of weights and KV cache read per token). The bandwidth is measured here, on
- * this machine, with the same triad `llm bench kernels` uses. Encoder-decoder models report
- * encoder and decoder tokens/s instead.
+ * this machine, with the same triad `llm bench kernels` uses, right before each generation run:
+ * on a shared machine it moves by a third from one minute to the next, and a ratio is only
+ * meaningful against the bandwidth of its own moment. Generation runs -r times from the same
+ * prompt (its cache is kept, so later runs skip the prompt); the median ratio is the result.
+ * Encoder-decoder models report encoder and decoder tokens/s instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +18,12 @@
 #include "model/model.h"
 
 static const char usage[] =
-    "usage: llm bench generate -m MODEL [-p N] [-n N] [-t THREADS]\n"
+    "usage: llm bench generate -m MODEL [-p N] [-n N] [-t THREADS] [-r RUNS]\n"
     "\n"
     "  -p N   prompt tokens evaluated as one batch (default 512)\n"
     "  -n N   tokens generated one at a time, greedy, past end-of-text (default 128)\n"
-    "  -t N   threads (default 2)\n";
+    "  -t N   threads (default 2)\n"
+    "  -r N   generation runs, each after its own bandwidth measurement (default 3)\n";
 
 /* Bytes a decoder reads from its weights for one generated token: every matrix once, except the
  * token embedding table, of which one row is read (unless it doubles as the output head). */
@@ -42,7 +46,7 @@ static double weight_bytes_per_token(const struct llm_model *m)
 int llm_bench_generate(int argc, char **argv)
 {
     const char *cmd = "bench generate", *path = NULL;
-    int64_t n_prompt = 512, n_gen = 128, threads = 2;
+    int64_t n_prompt = 512, n_gen = 128, threads = 2, runs = 3;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
@@ -59,6 +63,8 @@ int llm_bench_generate(int argc, char **argv)
         else if (!strcmp(o, "-n") && llm_cli_parse_i64(v, 1, 1 << 20, &n_gen))
             continue;
         else if (!strcmp(o, "-t") && llm_cli_parse_i64(v, 1, 1024, &threads))
+            continue;
+        else if (!strcmp(o, "-r") && llm_cli_parse_i64(v, 1, 100, &runs))
             continue;
         else
             return llm_cli_usage(cmd, "unknown option or bad value '%s %s'", o, v);
@@ -100,11 +106,9 @@ int llm_bench_generate(int argc, char **argv)
         x ^= x << 17;
         ids[i] = (int32_t)(x % m->hp.n_vocab);
     }
-    fprintf(stderr, "measuring memory bandwidth...\n");
-    double gbs = llm_bench_stream_gbs((uint32_t)threads);
     fprintf(stderr, "evaluating a %lld-token prompt...\n", (long long)n_prompt);
     double t0 = llm_cli_now();
-    st = llm_session_feed(s, ids, (size_t)n_prompt, NULL, 0);
+    st = llm_session_feed_prompt(s, ids, (size_t)n_prompt, NULL);
     double t_prompt = llm_cli_now() - t0;
     if (st != LLM_OK) {
         rc = llm_cli_fail(cmd, st, "prompt");
@@ -113,35 +117,52 @@ int llm_bench_generate(int argc, char **argv)
     llm_session_set_float(s, LLM_PARAM_TEMPERATURE, 0);
     llm_session_set_int(s, LLM_PARAM_IGNORE_EOS, 1);
     llm_session_set_int(s, LLM_PARAM_MAX_TOKENS, n_gen);
-    fprintf(stderr, "generating %lld tokens...\n", (long long)n_gen);
-    t0 = llm_cli_now();
-    st = llm_session_generate(s, NULL, NULL);
-    double t_gen = llm_cli_now() - t0;
-    if (st != LLM_OK) {
-        rc = llm_cli_fail(cmd, st, "generation");
-        goto done;
-    }
+
     /* average bytes per generated token: the weights plus the KV cache read so far */
     const llm_hparams *hp = &m->hp;
     double kv_row = 2.0 * hp->n_layer * hp->n_head_kv * hp->head_dim * sizeof(float);
     double kv_avg = kv_row * ((double)n_prompt + (double)n_gen / 2);
     double bytes = weight_bytes_per_token(m) + kv_avg;
-    double gen_tps = (double)n_gen / t_gen;
-    double bound = gbs * 1e9 / bytes;
     llm_model_info info = {.struct_size = sizeof info};
     llm_model_get_info(m, &info);
     const llm_dtype_traits *wt = llm_dtype_get((uint32_t)info.weight_type);
     printf("model      %s (%s, %u layers, %u wide, vocab %u, %s weights, %.1f MB)\n", path,
            m->ops->name, hp->n_layer, hp->n_embd, hp->n_vocab, wt ? wt->name : "?",
            (double)info.weight_bytes / 1e6);
-    printf("threads    %lld, kernels %s, stream bandwidth %.1f GB/s\n", (long long)threads,
-           llm_kernel_isa(), gbs);
+    printf("threads    %lld, kernels %s\n", (long long)threads, llm_kernel_isa());
     printf("prompt     %lld tokens in %.3f s: %.1f tokens/s\n", (long long)n_prompt, t_prompt,
            (double)n_prompt / t_prompt);
-    printf("generate   %lld tokens in %.3f s: %.2f tokens/s\n", (long long)n_gen, t_gen, gen_tps);
-    printf("bound      %.1f MB read per token -> %.2f tokens/s at %.1f GB/s: %.0f%% of the "
-           "bandwidth bound\n",
-           bytes / 1e6, bound, gbs, 100.0 * gen_tps / bound);
+    printf("bound      %.1f MB read per token (weights and the KV cache)\n", bytes / 1e6);
+    double ratios[100];
+    for (int64_t r = 0; r < runs; r++) {
+        fprintf(stderr, "run %lld/%lld: measuring memory bandwidth, generating %lld tokens...\n",
+                (long long)r + 1, (long long)runs, (long long)n_gen);
+        const double gbs = llm_bench_stream_gbs((uint32_t)threads);
+        /* back to the prompt: its cache is kept, only its last token is evaluated again */
+        st = llm_session_feed_prompt(s, ids, (size_t)n_prompt, NULL);
+        if (st == LLM_OK) {
+            t0 = llm_cli_now();
+            st = llm_session_generate(s, NULL, NULL);
+        }
+        if (st != LLM_OK) {
+            rc = llm_cli_fail(cmd, st, "generation");
+            goto done;
+        }
+        const double t_gen = llm_cli_now() - t0;
+        const double gen_tps = (double)n_gen / t_gen, bound = gbs * 1e9 / bytes;
+        ratios[r] = gen_tps / bound;
+        printf("generate   %lld tokens in %.3f s: %.2f tokens/s; stream %.1f GB/s -> bound %.2f "
+               "tokens/s: %.0f%%\n",
+               (long long)n_gen, t_gen, gen_tps, gbs, bound, 100.0 * ratios[r]);
+    }
+    for (int64_t a = 1; a < runs; a++) /* insertion sort for the median */
+        for (int64_t b = a; b > 0 && ratios[b - 1] > ratios[b]; b--) {
+            const double tmp = ratios[b];
+            ratios[b] = ratios[b - 1];
+            ratios[b - 1] = tmp;
+        }
+    printf("median     %.0f%% of the bandwidth bound over %lld runs\n", 100.0 * ratios[runs / 2],
+           (long long)runs);
 done:
     free(ids);
     llm_session_destroy(s);

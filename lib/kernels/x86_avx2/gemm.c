@@ -6,7 +6,8 @@
  * shape, and is reduced by the same horizontal sum at the end, so an output's bytes never depend
  * on where the tile boundaries fall (thread-count invariance). Prefill (T > 1) uses 4 × 3 tiles
  * for float weights, q8_0 and q4_0, and 4 × 2 for the other quantized ones, so each weight vector loaded or unpacked
- * serves four tokens; decode (T = 1) uses 1 × 4 tiles to keep four rows' loads in flight.
+ * serves four tokens; decode (T = 1) walks f32 and q8_0 rows one at a time (one forward stream)
+ * and the types with costlier unpacking in 1 × 4 tiles, with software prefetch ahead.
  * Within a call the loops run over groups of RN rows outside and tiles of tokens inside, so a
  * group's weights stay in L1 while every token passes over them.
  *
@@ -83,10 +84,13 @@ INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64
     const size_t esz = wt == WF32 ? 4 : 2;
     for (; k + 8 <= K; k += 8) {
         __m256 w[4];
-        if (RT == 1 && (k & 15) == 0) /* matrix x vector: memory-bound, fetch 1 KiB ahead */
+        /* matrix x vector: memory-bound, so fetch ahead: 1 KiB along a lone row, or the same
+         * place in the next tile's rows (rows are contiguous, so that is RN rows on) */
+        if (RT == 1 && (k & 15) == 0)
 #pragma GCC unroll 4
             for (int n = 0; n < RN; n++)
-                _mm_prefetch((const char *)(W + (size_t)n * ldw + (size_t)k * esz + 1024),
+                _mm_prefetch((const char *)(W + (size_t)n * ldw + (size_t)k * esz +
+                                            (RN == 1 ? 1024 : (size_t)RN * ldw)),
                              _MM_HINT_T0);
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++)
@@ -145,8 +149,11 @@ INLINE void gemm_float(const int wt, float *Y, int64_t ldy, const void *Xv, size
     const uint8_t *W = Wv;
     const int64_t ldx = (int64_t)(ldx_bytes / sizeof(float));
     if (T == 1) {
+        /* f32 rows one at a time (a single forward stream per thread); f16 and bf16 rows, and
+         * short rows of any type (attention heads), four at a time so the conversions and
+         * the four accumulation chains overlap */
         int64_t n = 0;
-        if (K <= 256) /* short rows (attention heads): four chains at once */
+        if (wt != WF32 || K <= 256)
             for (; n + 4 <= N; n += 4)
                 tile_float(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
         for (; n < N; n++)
@@ -257,8 +264,9 @@ INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int6
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
             const uint8_t *blk = W + (size_t)n * ldw + (size_t)b * wb;
-            if (RT == 1) /* matrix x vector: memory-bound, so fetch ahead in every row */
-                _mm_prefetch((const char *)(blk + 32 * wb), _MM_HINT_T0);
+            if (RT == 1) /* matrix x vector: memory-bound, so fetch ahead as for floats */
+                _mm_prefetch((const char *)(RN == 1 ? blk + 32 * wb : blk + (size_t)RN * ldw),
+                             _MM_HINT_T0);
             wq[n] = unpack_q(wt, blk);
             wa[n] = has_min ? wq[n] : _mm256_sign_epi8(wq[n], wq[n]); /* |w| */
             dw[n] = _mm256_set1_ps(f16(blk));
@@ -293,7 +301,12 @@ INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, siz
 {
     const uint8_t *X = Xv, *W = Wv;
     if (T == 1) {
+        /* q8_0 rows one at a time (little work per byte: one forward stream per thread); the
+         * 4- and 5-bit types four at a time, so the unpacking of four rows overlaps */
         int64_t n = 0;
+        if (wt != WQ8_0)
+            for (; n + 4 <= N; n += 4)
+                tile_legacy(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
         for (; n < N; n++)
             tile_legacy(wt, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
         return;
