@@ -758,6 +758,9 @@ static const attn_case attn_cases[] = {
     {5, 5, 0, 4, 4, 8, LLM_KV_F16, 0},   {7, 12, 5, 8, 2, 33, LLM_KV_F16, 0},
     {6, 6, -1, 4, 4, 16, LLM_KV_F32, 1}, {3, 40, 37, 6, 3, 64, LLM_KV_F32, 1},
     {9, 9, -1, 2, 1, 7, LLM_KV_F16, 0},
+    /* single queries (decoding): several blocks of keys plus a partial one, 64 + 16 lanes */
+    {1, 45, 44, 6, 3, 64, LLM_KV_F16, 1}, {1, 70, 69, 12, 12, 64, LLM_KV_F32, 0},
+    {1, 33, -1, 4, 1, 80, LLM_KV_F16, 0}, {1, 100, 60, 2, 2, 67, LLM_KV_F32, 1},
 };
 
 /* Runs one attention case with `threads` threads (0 = no pool) into out. small_scratch: a fixed
@@ -823,8 +826,15 @@ START_TEST(test_attention)
     const int64_t n = c->Tq * c->n_head * c->head_dim, nkv = c->Tk * c->n_kv_head * c->head_dim;
     float *out = malloc((size_t)n * sizeof(float)), *out2 = malloc((size_t)n * sizeof(float));
     float *kf = malloc((size_t)nkv * sizeof(float)), *vf = malloc((size_t)nkv * sizeof(float));
+    float *first = malloc((size_t)n * sizeof(float));
     for (int small = 0; small < 2; small++) {
         run_attn(c, 0, out, kf, vf, 1, small);
+        /* every path (single query, grouped heads, one head at a time) gives the same bytes */
+        if (small == 0)
+            memcpy(first, out, (size_t)n * sizeof(float));
+        else
+            ck_assert_msg(memcmp(first, out, (size_t)n * sizeof(float)) == 0,
+                          "attention differs between the full and the small scratch");
         static const uint32_t threads[] = {1, 2, 3, 8};
         for (size_t t = 0; t < 4; t++) {
             run_attn(c, threads[t], out2, kf, vf, 0, small);
@@ -834,6 +844,7 @@ START_TEST(test_attention)
     }
     free(out);
     free(out2);
+    free(first);
     free(kf);
     free(vf);
 }

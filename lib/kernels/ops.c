@@ -391,7 +391,6 @@ static void attn_row(const attn_job *j, float *s /* (Tk) */, int h, int64_t i)
     const size_t esz = a->kv_type == LLM_KV_F16 ? 2 : 4;
     const float *q = a->q + i * a->q_stride + (int64_t)h * a->head_dim;  /* (head_dim) */
     float *out = a->out + i * a->out_stride + (int64_t)h * a->head_dim;  /* (head_dim) */
-    const llm_dot_fn dot = a->kv_type == LLM_KV_F16 ? j->kern->dot_f16 : j->kern->dot_f32;
 
     int64_t nk = a->Tk;
     if (a->causal_offset >= 0 && i + a->causal_offset + 1 < nk)
@@ -399,8 +398,9 @@ static void attn_row(const attn_job *j, float *s /* (Tk) */, int h, int64_t i)
     const uint8_t *kbase = (const uint8_t *)a->k + (size_t)g * a->head_dim * esz;
     const uint8_t *vbase = (const uint8_t *)a->v + (size_t)g * a->head_dim * esz;
     const size_t kv_row = (size_t)a->kv_stride * esz;
-    for (int64_t t = 0; t < nk; t++)
-        s[t] = dot(q, kbase + (size_t)t * kv_row, a->head_dim);
+    /* the scores through the same product as attn_group's, so both paths give the same bytes */
+    j->kern->gemm[a->kv_type == LLM_KV_F16 ? LLM_DTYPE_F16 : LLM_DTYPE_F32](
+        s, nk, q, (size_t)a->head_dim * sizeof(float), kbase, kv_row, 1, nk, a->head_dim);
     const float *bias = a->bias != NULL ? a->bias + ((int64_t)h * a->Tq + i) * a->Tk : NULL;
     llm_op_softmax_ext(s, nk, a->scale, bias);
 
@@ -499,10 +499,12 @@ void llm_op_attention(const llm_compute *c, const llm_attn_args *a)
     attn_job j = {
         .a = a, .kern = llm_kernels_get(), .scratch = c->scratch, .row_bytes = attn_row_bytes(a->Tk),
     };
-    /* One item per thread, each owning its slice of the scratch. Grouped-query heads go
-     * together (G score rows per item) when the scratch holds that and the heads split evenly;
-     * else one head at a time (one row). Both compute each output the same way for any number
-     * of items, so the thread count never changes the bytes. */
+    /* A single query with a score row for every head: attn_decode_task, one range of kv heads
+     * per thread. Otherwise one item per thread, each owning its slice of the scratch:
+     * grouped-query heads go together (G score rows per item) when the scratch holds that and
+     * the heads split evenly, else one head at a time (one row). All three compute each output
+     * with the same calls in the same order, so neither the path nor the thread count changes
+     * the bytes. */
     const uint32_t threads = llm_pool_threads(pool);
     if (a->Tq == 1 && a->n_head % a->n_kv_head == 0 &&
         c->scratch_bytes >= (size_t)a->n_head * j.row_bytes) {

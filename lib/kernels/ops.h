@@ -95,8 +95,9 @@ typedef struct llm_attn_args {
 } llm_attn_args;
 
 /* Scratch bytes for llm_op_attention with these sizes: per thread, one row of Tk scores for each
- * head of a grouped-query group (at most min(n_head, 8) rows). A smaller scratch still works
- * (one head at a time, fewer threads); results depend on the scratch size, never on threads. */
+ * head of a grouped-query group (at most min(n_head, 8) rows), and at least one row per head
+ * (a single query takes all heads at once). A smaller scratch still works (one head at a time,
+ * fewer threads); every path gives the same bytes, whatever the scratch or the threads. */
 size_t llm_op_attention_scratch(int64_t Tk, int n_head, uint32_t n_threads);
 void llm_op_attention(const llm_compute *c, const llm_attn_args *a);
 

@@ -1,5 +1,5 @@
 /*
- * `llm bench kernels [-t N] [--quick]`: speed of the matrix products against what the machine can
+ * `llm bench kernels [-t N] [--quick] [--dram]`: speed of the matrix products against what the machine can
  * do. It measures two hardware limits first:
  *   - stream bandwidth: a triad a = b + s·c over three 64 MiB arrays (bytes read + written),
  *     and a read-only sum over 192 MiB (a matrix×vector product only reads);
@@ -14,7 +14,8 @@
  *
  * Shapes: GPT-2 small (768×768, 3072×768, and 8192 rows of the 50257×768 output matrix) and
  * TinyLlama-like (2048×2048, 5632×2048). Only the TinyLlama matrices exceed a 32 MiB L3 in f32,
- * so smaller shapes can read from cache and beat the DRAM triad.
+ * so smaller shapes can read from cache and beat the DRAM triad; a last table streams every
+ * type from DRAM (see dram_mv_gbs), the figure that decoding speed follows.
  */
 #include <math.h>
 #include <stdint.h>
@@ -316,10 +317,39 @@ static double time_matmul(const llm_compute *c, float *Y, const float *X, const 
     return best;
 }
 
+/* Matrix × vector from DRAM: GB/s of weights streamed when no weight byte is in cache, as in
+ * decoding a model larger than the last-level cache. Copies of the matrix fill at least
+ * 256 MiB and one pass visits each once; the figure is the fastest of three passes. */
+static double dram_mv_gbs(const llm_compute *c, float *Y, const float *X, uint32_t type,
+                          int64_t N, int64_t K)
+{
+    const size_t bytes = (size_t)llm_dtype_row_bytes(type, (uint64_t)K) * (size_t)N;
+    const size_t copies = ((size_t)256 << 20) / bytes + 1;
+    uint8_t *W = llm_aligned_alloc(bytes * copies);
+    if (W == NULL)
+        return 0.0;
+    make_weights(type, W, N, K);
+    for (size_t i = 1; i < copies; i++)
+        memcpy(W + i * bytes, W, bytes);
+    double best = 1e30;
+    for (int pass = 0; pass < 3; pass++) {
+        const double t0 = now();
+        for (size_t i = 0; i < copies; i++) {
+            llm_weight w = {W + i * bytes, type, N, K};
+            llm_op_matmul(c, Y, X, &w, NULL, 1);
+        }
+        const double dt = (now() - t0) / (double)copies;
+        if (dt < best)
+            best = dt;
+    }
+    llm_aligned_free(W);
+    return (double)bytes / best * 1e-9;
+}
+
 int llm_bench_kernels(int argc, char **argv)
 {
     uint32_t threads = 2;
-    int quick = 0;
+    int quick = 0, dram_only = 0;
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--threads") == 0) && i + 1 < argc) {
             const long v = strtol(argv[++i], NULL, 10);
@@ -330,8 +360,10 @@ int llm_bench_kernels(int argc, char **argv)
             threads = (uint32_t)v;
         } else if (strcmp(argv[i], "--quick") == 0) {
             quick = 1;
+        } else if (strcmp(argv[i], "--dram") == 0) {
+            dram_only = 1;
         } else {
-            fprintf(stderr, "usage: llm bench kernels [-t N] [--quick]\n");
+            fprintf(stderr, "usage: llm bench kernels [-t N] [--quick] [--dram]\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
@@ -353,11 +385,13 @@ int llm_bench_kernels(int argc, char **argv)
                "FMA peak %.1f GFLOP/s, int8-dot peak %.1f GOP/s\n", tcounts[ti],
                tcounts[ti] > 1 ? "s" : "", bw[ti], rd[ti], fpeak[ti], ipeak[ti]);
     }
-    printf("\nmv: matrix x vector, weights streamed, ratio to the triad and to the read stream;\n"
-           "mm: matrix x matrix of %d tokens, ratio to the FMA peak (float weights) or the\n"
-           "int8-dot peak (quantized weights)\n", 64);
-    printf("\n%-24s %-5s %3s %9s %7s %6s %11s %6s\n", "shape (N x K)", "type", "thr", "mv GB/s",
-           "/triad", "/read", "mm GFLOP/s", "/peak");
+    if (!dram_only) {
+        printf("\nmv: matrix x vector, weights streamed, ratio to the triad and to the read stream;\n"
+               "mm: matrix x matrix of %d tokens, ratio to the FMA peak (float weights) or the\n"
+               "int8-dot peak (quantized weights)\n", 64);
+        printf("\n%-24s %-5s %3s %9s %7s %6s %11s %6s\n", "shape (N x K)", "type", "thr",
+               "mv GB/s", "/triad", "/read", "mm GFLOP/s", "/peak");
+    }
 
     int64_t maxN = 0, maxK = 0;
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -376,7 +410,7 @@ int llm_bench_kernels(int argc, char **argv)
     for (int64_t i = 0; i < Tm * maxK; i++)
         X[i] = frand();
 
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0] && !dram_only; s++) {
         for (size_t ty = 0; ty < sizeof types / sizeof types[0]; ty++) {
             const uint32_t type = types[ty];
             const int64_t N = shapes[s].N, K = shapes[s].K;
@@ -399,6 +433,21 @@ int llm_bench_kernels(int argc, char **argv)
                        100.0 * gbs / rd[ti], gflops, pk > 0 ? 100.0 * gflops / pk : 0.0);
             }
             llm_aligned_free(W);
+        }
+    }
+
+    /* the shapes above mostly fit the L3 cache; decoding real models streams from DRAM */
+    printf("\nmv from DRAM: %s rows, each matrix read once per pass (256 MiB of copies)\n",
+           "llama 5632x2048");
+    printf("%-24s %-5s %3s %9s %7s %6s\n", "shape (N x K)", "type", "thr", "mv GB/s", "/triad",
+           "/read");
+    for (size_t ty = 0; ty < sizeof types / sizeof types[0]; ty++) {
+        for (int ti = 0; ti < n_tc; ti++) {
+            llm_compute c = {pools[ti], scratch, scratch_bytes};
+            const double gbs = dram_mv_gbs(&c, Y, X, types[ty], 5632, 2048);
+            printf("%-24s %-5s %3u %9.1f %6.0f%% %5.0f%%\n", "dram 5632x2048",
+                   llm_dtype_get(types[ty])->name, tcounts[ti], gbs, 100.0 * gbs / bw[ti],
+                   100.0 * gbs / rd[ti]);
         }
     }
     llm_aligned_free(X);

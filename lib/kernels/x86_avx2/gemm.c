@@ -447,8 +447,10 @@ INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t l
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
             const uint8_t *w = W + (size_t)n * ldw + (size_t)b * wb;
-            if (RT == 1) /* matrix x vector: memory-bound, fetch ahead in every row */
-                _mm_prefetch((const char *)(w + 4 * wb), _MM_HINT_T0);
+            if (RT == 1) /* matrix x vector: memory-bound, so fetch every line of this
+                          * block's place in the next tile's rows (rows are contiguous) */
+                for (size_t o = 0; o < wb; o += 64)
+                    _mm_prefetch((const char *)(w + (size_t)RN * ldw + o), _MM_HINT_T0);
             kscales ks;
             scales_k(wt, w, &ks);
 #pragma GCC unroll 4
