@@ -379,7 +379,8 @@ static void attn_group(const attn_job *j, float *S /* (G, ldS) */, int g, int64_
     }
     memset(out, 0, (size_t)G * (size_t)a->head_dim * sizeof(float));
     for (int h = 0; h < G; h++)
-        weighted_rows(j, out + (int64_t)h * a->head_dim, S + h * ldS, vbase, kv_row, nk, a->head_dim);
+        weighted_rows(j, out + (int64_t)h * a->head_dim, S + h * ldS, vbase, kv_row, nk,
+                      a->head_dim);
 }
 
 /* One (head, query) row: scores over the visible keys, softmax, weighted sum of values. */
@@ -413,12 +414,6 @@ static void attn_row(const attn_job *j, float *s /* (Tk) */, int h, int64_t i)
  * flight without waiting on them. */
 #define ATTN_DECODE_BLOCK 8
 
-/* A single query (decoding) against a long cache is memory-bound. Each item takes a contiguous
- * range of kv heads and walks the cache rows in order, reading that range of every row
- * together, instead of one head's slice of every row at a time (a short piece per row, rows
- * kv_stride apart, which the prefetchers follow poorly). Every score, softmax and weighted
- * sum is computed by the same calls, in the same order, as in attn_group, so the bytes match
- * the other path and any number of items. */
 /* Asks for `rows` rows of `bytes` bytes, `stride` bytes apart, ahead of their use. */
 static void prefetch_rows(const uint8_t *p, int64_t rows, size_t stride, size_t bytes)
 {
@@ -427,6 +422,12 @@ static void prefetch_rows(const uint8_t *p, int64_t rows, size_t stride, size_t 
             __builtin_prefetch(p + (size_t)r * stride + o, 0, 3);
 }
 
+/* A single query (decoding) against a long cache is memory-bound. Each item takes a contiguous
+ * range of kv heads and walks the cache rows in order, reading that range of every row
+ * together, instead of one head's slice of every row at a time (a short piece per row, rows
+ * kv_stride apart, which the prefetchers follow poorly). Every score, softmax and weighted
+ * sum is computed by the same calls, in the same order, as in attn_group, so the bytes match
+ * the other path and any number of items. */
 static void attn_decode_task(void *ctx, uint32_t item)
 {
     const attn_job *j = ctx;
@@ -438,7 +439,8 @@ static void attn_decode_task(void *ctx, uint32_t item)
     const size_t esz = a->kv_type == LLM_KV_F16 ? 2 : 4;
     const size_t kv_row = (size_t)a->kv_stride * esz;
     const size_t head_bytes = (size_t)a->head_dim * esz;
-    const llm_gemm_fn gemm = j->kern->gemm[a->kv_type == LLM_KV_F16 ? LLM_DTYPE_F16 : LLM_DTYPE_F32];
+    const llm_gemm_fn gemm =
+        j->kern->gemm[a->kv_type == LLM_KV_F16 ? LLM_DTYPE_F16 : LLM_DTYPE_F32];
     float *S = (float *)(void *)(j->scratch + (size_t)g0 * G * j->row_bytes); /* (heads, ldS) */
     const int64_t nk = a->causal_offset >= 0 && a->causal_offset + 1 < a->Tk ? a->causal_offset + 1
                                                                               : a->Tk;
@@ -460,7 +462,7 @@ static void attn_decode_task(void *ctx, uint32_t item)
         llm_op_softmax_ext(S + (int64_t)(h - g0 * G) * ldS, nk, a->scale, bias);
     }
     float *out = a->out + (int64_t)g0 * G * a->head_dim; /* (heads, head_dim) */
-    memset(out, 0, (size_t)(g1 - g0) * G * head_bytes / esz * sizeof(float));
+    memset(out, 0, (size_t)(g1 - g0) * G * (size_t)a->head_dim * sizeof(float));
     /* out (h) += Σ_t S (h, t) · V (t, g(h)), block by block in t so that each output still sums
      * its rows in order */
     for (int64_t t0 = 0; t0 < nk; t0 += ATTN_DECODE_BLOCK) {
@@ -471,8 +473,8 @@ static void attn_decode_task(void *ctx, uint32_t item)
             if (h % G == 0)
                 prefetch_rows(v + (size_t)nt * kv_row + (size_t)(h / G) * head_bytes, next, kv_row,
                               head_bytes);
-            weighted_rows(j, out + (int64_t)h * a->head_dim, S + h * ldS + t0, v + (size_t)(h / G) * head_bytes,
-                          kv_row, nt, a->head_dim);
+            weighted_rows(j, out + (int64_t)h * a->head_dim, S + h * ldS + t0,
+                          v + (size_t)(h / G) * head_bytes, kv_row, nt, a->head_dim);
         }
     }
 }

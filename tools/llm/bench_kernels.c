@@ -1,6 +1,6 @@
 /*
- * `llm bench kernels [-t N] [--quick] [--dram]`: speed of the matrix products against what the machine can
- * do. It measures two hardware limits first:
+ * `llm bench kernels [-t N] [--quick] [--dram]`: speed of the matrix products against what the
+ * machine can do. It measures two hardware limits first:
  *   - stream bandwidth: a triad a = b + s·c over three 64 MiB arrays (bytes read + written),
  *     and a read-only sum over 192 MiB (a matrix×vector product only reads);
  *   - FMA peak: independent chains of 8-lane fused multiply-adds kept in registers;
@@ -386,9 +386,9 @@ int llm_bench_kernels(int argc, char **argv)
                tcounts[ti] > 1 ? "s" : "", bw[ti], rd[ti], fpeak[ti], ipeak[ti]);
     }
     if (!dram_only) {
-        printf("\nmv: matrix x vector, weights streamed, ratio to the triad and to the read stream;\n"
-               "mm: matrix x matrix of %d tokens, ratio to the FMA peak (float weights) or the\n"
-               "int8-dot peak (quantized weights)\n", 64);
+        printf("\nmv: matrix x vector, weights streamed, ratio to the triad and to the read "
+               "stream;\nmm: matrix x matrix of %d tokens, ratio to the FMA peak (float "
+               "weights) or the\nint8-dot peak (quantized weights)\n", 64);
         printf("\n%-24s %-5s %3s %9s %7s %6s %11s %6s\n", "shape (N x K)", "type", "thr",
                "mv GB/s", "/triad", "/read", "mm GFLOP/s", "/peak");
     }

@@ -130,8 +130,10 @@ LLM_AXPY_ROWS_FN(llm_axpy_rows_f32_avx2)
 LLM_AXPY_ROWS_FN(llm_axpy_rows_f16_avx2)
 {
     AXPY_ROWS_BODY(row_f16)
-    for (int64_t r = 0; r < rows && i < n; r++)
+    for (int64_t r = 0; r < rows && i < n; r++) {
+        const uint16_t *row = (const uint16_t *)(const void *)(base + (size_t)r * ldx);
         if (a[r] != 0.0f)
             for (int64_t k = i; k < n; k++)
-                y[k] += a[r] * _cvtsh_ss(((const uint16_t *)(const void *)(base + (size_t)r * ldx))[k]);
+                y[k] += a[r] * _cvtsh_ss(row[k]);
+    }
 }
