@@ -177,11 +177,15 @@ void llm_op_scale(float *y, float s, int64_t n)
         y[i] *= s;
 }
 
-/* GELU, tanh approximation (Hendrycks & Gimpel 2016, as GPT-2 and gelu_pytorch_tanh use). */
+/* GELU, tanh approximation (Hendrycks & Gimpel 2016, as GPT-2 and gelu_pytorch_tanh use),
+ * computed as 0.5·x·(1 + tanh(u)) = x·σ(2u): the same function with one expf instead of tanhf
+ * (a third of the time, which counts while decoding: it runs on one thread), and without the
+ * cancellation in 1 + tanh(u) for negative x. */
 static inline float gelu_tanh(float x)
 {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+    const float u = k * (x + 0.044715f * x * x * x);
+    return x / (1.0f + expf(-2.0f * u));
 }
 
 void llm_op_gelu_tanh(float *x, int64_t n)

@@ -180,12 +180,18 @@ static void select_top(llm_candidate *c, size_t n, size_t k)
     }
 }
 
-static void apply_penalties(llm_sampler *smp, const int32_t *recent, size_t n_recent)
+/* Whether any penalty changes a logit for this history. */
+static int penalties_apply(const llm_sampler *smp, size_t n_recent)
 {
     if (smp->penalty_last_n == 0 || n_recent == 0)
-        return;
-    if (smp->repeat_penalty == 1.0f && smp->frequency_penalty == 0.0f &&
-        smp->presence_penalty == 0.0f)
+        return 0;
+    return smp->repeat_penalty != 1.0f || smp->frequency_penalty != 0.0f ||
+           smp->presence_penalty != 0.0f;
+}
+
+static void apply_penalties(llm_sampler *smp, const int32_t *recent, size_t n_recent)
+{
+    if (!penalties_apply(smp, n_recent))
         return;
     size_t window = smp->penalty_last_n < 0 ? n_recent : (size_t)smp->penalty_last_n;
     if (window > n_recent)
@@ -256,6 +262,14 @@ int32_t llm_sampler_sample(llm_sampler *smp, const float *logits, const int32_t 
 {
     size_t n = smp->n_vocab;
     llm_candidate *c = smp->cand;
+    if (smp->temperature <= 0.0f && smp->n_bias == 0 && !penalties_apply(smp, n_recent)) {
+        /* greedy on unchanged logits: the first maximum, as below, without the copy */
+        size_t best = 0;
+        for (size_t i = 1; i < n; i++)
+            if (logits[i] > logits[best])
+                best = i;
+        return (int32_t)best;
+    }
     for (size_t i = 0; i < n; i++)
         c[i] = (llm_candidate){(int32_t)i, logits[i], 0.0f};
     for (size_t i = 0; i < smp->n_bias; i++)
