@@ -850,6 +850,42 @@ START_TEST(test_attention)
 }
 END_TEST
 
+/* Decoding one token gives the bytes that token gets inside a batch: every type's
+ * matrix-vector path (its own row grouping and prefetch) sums each output as the prefill tiles
+ * do. K = 768 + 256 covers rows of whole and partial 4-row tiles and every block layout. */
+START_TEST(test_matmul_one_token_matches_batch)
+{
+    static const uint32_t types[] = {LLM_DTYPE_F32,  LLM_DTYPE_F16,  LLM_DTYPE_BF16, LLM_DTYPE_Q8_0,
+                                     LLM_DTYPE_Q4_0, LLM_DTYPE_Q4_1, LLM_DTYPE_Q5_0, LLM_DTYPE_Q5_1,
+                                     LLM_DTYPE_Q4_K, LLM_DTYPE_Q5_K, LLM_DTYPE_Q6_K};
+    const int64_t N = 37, K = 1024, T = 7;
+    for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+        const uint32_t type = types[ti];
+        uint8_t *W = malloc((size_t)llm_dtype_row_bytes(type, K) * N);
+        float *X = malloc((size_t)(T * K) * sizeof(float));
+        float *Yb = malloc((size_t)(T * N) * sizeof(float)), *y = malloc((size_t)N * sizeof(float));
+        make_weights(type, W, N, K);
+        fill_rand(X, T * K, 1.0f);
+        llm_weight w = {W, type, N, K};
+        const size_t sb = llm_op_matmul_scratch(type, T, K);
+        void *scratch = llm_aligned_alloc(sb + 64);
+        llm_compute c = {NULL, scratch, sb};
+        llm_op_matmul(&c, Yb, X, &w, NULL, T);
+        for (int64_t t = 0; t < T; t++) {
+            llm_op_matmul(&c, y, X + t * K, &w, NULL, 1);
+            ck_assert_msg(memcmp(y, Yb + t * N, (size_t)N * sizeof(float)) == 0,
+                          "%s: token %lld alone differs from the batch", llm_dtype_get(type)->name,
+                          (long long)t);
+        }
+        llm_aligned_free(scratch);
+        free(W);
+        free(X);
+        free(Yb);
+        free(y);
+    }
+}
+END_TEST
+
 /* matmul through ops: bias, and identical bytes for any thread count (T = 1 and prefill) */
 START_TEST(test_matmul_threads)
 {
@@ -989,6 +1025,7 @@ static Suite *kernels_suite(void)
     tcase_add_test(tc, test_ops_rowwise);
     tcase_add_test(tc, test_rope);
     tcase_add_loop_test(tc, test_attention, 0, (int)(sizeof attn_cases / sizeof attn_cases[0]));
+    tcase_add_test(tc, test_matmul_one_token_matches_batch);
     tcase_add_test(tc, test_get_rows);
     tcase_add_test(tc, test_dispatch);
     suite_add_tcase(s, tc);

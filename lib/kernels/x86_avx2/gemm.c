@@ -296,6 +296,51 @@ INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int6
             Y[t * ldy + n] = hsum(acc[t][n]) + accm[t][n];
 }
 
+/* q4_0 × q8_0 for one token, four rows at a time. The nibbles go into vpmaddubsw as they are
+ * (0..15) and 8·Σx per lane, computed once per activation block for the four rows, is taken out:
+ * the same exact integers as the signed form of tile_legacy without its two sign operations,
+ * then the same scaling and accumulation, so each output has the same bytes. */
+static void matvec_q4_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw, int64_t N,
+                        int64_t K)
+{
+    const size_t wb = 18, xb = 34;
+    const int64_t nb = K / QK;
+    const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);
+    int64_t n = 0;
+    for (; n + 4 <= N; n += 4) {
+        const uint8_t *w0 = W + (size_t)n * ldw;
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int64_t b = 0; b < nb; b++) {
+            const uint8_t *xblk = X + (size_t)b * xb;
+            const __m256i xq = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + 2));
+            const __m256i corr = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, xq), ones);
+            const __m256 dx = _mm256_set1_ps(f16(xblk));
+            const uint8_t *blk = w0 + (size_t)b * wb;
+#define Q4_0_ROW(acc, r)                                                                           \
+    do {                                                                                           \
+        const uint8_t *br = blk + (size_t)(r) * ldw;                                               \
+        _mm_prefetch((const char *)(br + 4 * ldw), _MM_HINT_T0);                                   \
+        const __m256i p32 = _mm256_sub_epi32(                                                      \
+            _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(br + 2), xq), ones), corr);             \
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_mul_ps(_mm256_set1_ps(f16(br)), dx), \
+                              acc);                                                                \
+    } while (0)
+            Q4_0_ROW(acc0, 0);
+            Q4_0_ROW(acc1, 1);
+            Q4_0_ROW(acc2, 2);
+            Q4_0_ROW(acc3, 3);
+#undef Q4_0_ROW
+        }
+        /* + 0.0f as tile_legacy adds its (zero) min term: -0 sums become +0 there too */
+        Y[n] = hsum(acc0) + 0.0f;
+        Y[n + 1] = hsum(acc1) + 0.0f;
+        Y[n + 2] = hsum(acc2) + 0.0f;
+        Y[n + 3] = hsum(acc3) + 0.0f;
+    }
+    for (; n < N; n++)
+        tile_legacy(WQ4_0, 1, 1, Y + n, 1, X, xb, W + (size_t)n * ldw, ldw, K);
+}
+
 INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, size_t ldx,
                         const void *Wv, size_t ldw, int64_t T, int64_t N, int64_t K)
 {
@@ -303,6 +348,10 @@ INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, siz
     if (T == 1) {
         /* q8_0 rows one at a time (little work per byte: one forward stream per thread); the
          * 4- and 5-bit types four at a time, so the unpacking of four rows overlaps */
+        if (wt == WQ4_0) {
+            matvec_q4_0(Y, X, W, ldw, N, K);
+            return;
+        }
         int64_t n = 0;
         if (wt != WQ8_0)
             for (; n + 4 <= N; n += 4)
