@@ -319,7 +319,7 @@ static void matvec_q4_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw
 #define Q4_0_ROW(acc, r)                                                                           \
     do {                                                                                           \
         const uint8_t *br = blk + (size_t)(r) * ldw;                                               \
-        _mm_prefetch((const char *)(br + 4 * ldw), _MM_HINT_T0);                                   \
+        _mm_prefetch((const char *)(br + 8 * ldw), _MM_HINT_T0); /* two tiles ahead */            \
         const __m256i p32 = _mm256_sub_epi32(                                                      \
             _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(br + 2), xq), ones), corr);             \
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_mul_ps(_mm256_set1_ps(f16(br)), dx), \
