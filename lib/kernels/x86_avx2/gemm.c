@@ -6,8 +6,8 @@
  * shape, and is reduced by the same horizontal sum at the end, so an output's bytes never depend
  * on where the tile boundaries fall (thread-count invariance). Prefill (T > 1) uses 4 × 3 tiles
  * for float weights, q8_0 and q4_0, and 4 × 2 for the other quantized ones, so each weight vector loaded or unpacked
- * serves four tokens; decode (T = 1) walks f32 and q8_0 rows one at a time (one forward stream)
- * and the types with costlier unpacking in 1 × 4 tiles, with software prefetch ahead.
+ * serves four tokens; decode (T = 1) walks float and q8_0 rows one at a time (one forward
+ * stream) and the types with costlier unpacking in 1 × 4 tiles, with software prefetch ahead.
  * Within a call the loops run over groups of RN rows outside and tiles of tokens inside, so a
  * group's weights stay in L1 while every token passes over them.
  *
@@ -149,11 +149,11 @@ INLINE void gemm_float(const int wt, float *Y, int64_t ldy, const void *Xv, size
     const uint8_t *W = Wv;
     const int64_t ldx = (int64_t)(ldx_bytes / sizeof(float));
     if (T == 1) {
-        /* f32 rows one at a time (a single forward stream per thread); f16 and bf16 rows, and
-         * short rows of any type (attention heads), four at a time so the conversions and
-         * the four accumulation chains overlap */
+        /* Long rows one at a time: a single forward stream per thread (in a GPT-2-small model
+         * f16 decoded ~13% faster this way than four rows at a time); short rows (attention heads)
+         * four at a time, so four accumulation chains overlap. */
         int64_t n = 0;
-        if (wt != WF32 || K <= 256)
+        if (K <= 256)
             for (; n + 4 <= N; n += 4)
                 tile_float(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
         for (; n < N; n++)
@@ -296,49 +296,52 @@ INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int6
             Y[t * ldy + n] = hsum(acc[t][n]) + accm[t][n];
 }
 
-/* q4_0 × q8_0 for one token, four rows at a time. The nibbles go into vpmaddubsw as they are
- * (0..15) and 8·Σx per lane, computed once per activation block for the four rows, is taken out:
+/* q4_0 × q8_0 for one token, R rows at a time. The nibbles go into vpmaddubsw as they are
+ * (0..15) and 8·Σx per lane, computed once per activation block for the R rows, is taken out:
  * the same exact integers as the signed form of tile_legacy without its two sign operations,
  * then the same scaling and accumulation, so each output has the same bytes. */
-static void matvec_q4_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw, int64_t N,
-                        int64_t K)
+INLINE void matvec_q4_0_rows(const int R, float *Y, const uint8_t *X, const uint8_t *W,
+                             size_t ldw, int64_t K)
 {
     const size_t wb = 18, xb = 34;
     const int64_t nb = K / QK;
     const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);
-    int64_t n = 0;
-    for (; n + 4 <= N; n += 4) {
-        const uint8_t *w0 = W + (size_t)n * ldw;
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        for (int64_t b = 0; b < nb; b++) {
-            const uint8_t *xblk = X + (size_t)b * xb;
-            const __m256i xq = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + 2));
-            const __m256i corr = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, xq), ones);
-            const __m256 dx = _mm256_set1_ps(f16(xblk));
-            const uint8_t *blk = w0 + (size_t)b * wb;
-#define Q4_0_ROW(acc, r)                                                                           \
-    do {                                                                                           \
-        const uint8_t *br = blk + (size_t)(r) * ldw;                                               \
-        _mm_prefetch((const char *)(br + 8 * ldw), _MM_HINT_T0); /* two tiles ahead */            \
-        const __m256i p32 = _mm256_sub_epi32(                                                      \
-            _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(br + 2), xq), ones), corr);             \
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_mul_ps(_mm256_set1_ps(f16(br)), dx), \
-                              acc);                                                                \
-    } while (0)
-            Q4_0_ROW(acc0, 0);
-            Q4_0_ROW(acc1, 1);
-            Q4_0_ROW(acc2, 2);
-            Q4_0_ROW(acc3, 3);
-#undef Q4_0_ROW
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *xblk = X + (size_t)b * xb;
+        const __m256i xq = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + 2));
+        const __m256i corr = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, xq), ones);
+        const __m256 dx = _mm256_set1_ps(f16(xblk));
+        const uint8_t *blk = W + (size_t)b * wb;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const uint8_t *br = blk + (size_t)r * ldw;
+            /* a lone row: 32 blocks on; R rows: the same place two tiles on */
+            _mm_prefetch((const char *)(R == 1 ? br + 32 * wb : br + 2 * (size_t)R * ldw),
+                         _MM_HINT_T0);
+            const __m256i p32 = _mm256_sub_epi32(
+                _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(br + 2), xq), ones), corr);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32),
+                                     _mm256_mul_ps(_mm256_set1_ps(f16(br)), dx), acc[r]);
         }
-        /* + 0.0f as tile_legacy adds its (zero) min term: -0 sums become +0 there too */
-        Y[n] = hsum(acc0) + 0.0f;
-        Y[n + 1] = hsum(acc1) + 0.0f;
-        Y[n + 2] = hsum(acc2) + 0.0f;
-        Y[n + 3] = hsum(acc3) + 0.0f;
     }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        Y[r] = hsum(acc[r]) + 0.0f; /* + 0: as tile_legacy's (zero) min term, for -0 sums */
+}
+
+/* Four rows at a time: in a GPT-2-small model this decoded ~7% faster than one or two rows. */
+static void matvec_q4_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw, int64_t N,
+                        int64_t K)
+{
+    int64_t n = 0;
+    for (; n + 4 <= N; n += 4)
+        matvec_q4_0_rows(4, Y + n, X, W + (size_t)n * ldw, ldw, K);
     for (; n < N; n++)
-        tile_legacy(WQ4_0, 1, 1, Y + n, 1, X, xb, W + (size_t)n * ldw, ldw, K);
+        matvec_q4_0_rows(1, Y + n, X, W + (size_t)n * ldw, ldw, K);
 }
 
 INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, size_t ldx,
