@@ -2,7 +2,8 @@
  * `llm bench generate`: prompt tokens/s (batched matrix × matrix) and generated tokens/s (one
  * token at a time, matrix × vector), with generation compared to the memory-bandwidth bound
  * bandwidth / (bytes of weights and KV cache read per token). The bandwidth is measured here, on
- * this machine, with the same triad `llm bench kernels` uses, right before each generation run:
+ * this machine, with the same triad `llm bench kernels` uses (STREAM's convention), and also as
+ * a read-only sum, the tighter bound for decoding, which only reads; right before each run:
  * on a shared machine it moves by a third from one minute to the next, and a ratio is only
  * meaningful against the bandwidth of its own moment. Generation runs -r times from the same
  * prompt (its cache is kept, so later runs skip the prompt); the median ratio is the result.
@@ -23,7 +24,8 @@ static const char usage[] =
     "  -p N   prompt tokens evaluated as one batch (default 512)\n"
     "  -n N   tokens generated one at a time, greedy, past end-of-text (default 128)\n"
     "  -t N   threads (default 2)\n"
-    "  -r N   generation runs, each after its own bandwidth measurement (default 3)\n";
+    "  -r N   generation runs, each after its own bandwidth measurement (default 3)\n"
+    "  --kv T KV cache type, f32 or f16 (default f32)\n";
 
 /* Bytes a decoder reads from its weights for one generated token: every matrix once, except the
  * token embedding table, of which one row is read (unless it doubles as the output head). */
@@ -43,10 +45,21 @@ static double weight_bytes_per_token(const struct llm_model *m)
     return bytes;
 }
 
+static void sort_doubles(double *v, int64_t n)
+{
+    for (int64_t a = 1; a < n; a++) /* insertion sort: a handful of runs */
+        for (int64_t b = a; b > 0 && v[b - 1] > v[b]; b--) {
+            const double tmp = v[b];
+            v[b] = v[b - 1];
+            v[b - 1] = tmp;
+        }
+}
+
 int llm_bench_generate(int argc, char **argv)
 {
     const char *cmd = "bench generate", *path = NULL;
     int64_t n_prompt = 512, n_gen = 128, threads = 2, runs = 3;
+    int32_t kv_type = LLM_KV_F32;
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
@@ -66,6 +79,8 @@ int llm_bench_generate(int argc, char **argv)
             continue;
         else if (!strcmp(o, "-r") && llm_cli_parse_i64(v, 1, 100, &runs))
             continue;
+        else if (!strcmp(o, "--kv") && (!strcmp(v, "f32") || !strcmp(v, "f16")))
+            kv_type = !strcmp(v, "f16") ? LLM_KV_F16 : LLM_KV_F32;
         else
             return llm_cli_usage(cmd, "unknown option or bad value '%s %s'", o, v);
     }
@@ -90,6 +105,7 @@ int llm_bench_generate(int argc, char **argv)
     so.n_ctx = (uint32_t)(n_prompt + n_gen);
     so.n_threads = (uint32_t)threads;
     so.n_batch = (uint32_t)n_prompt;
+    so.kv_type = kv_type;
     llm_session *s = NULL;
     int32_t *ids = malloc((size_t)n_prompt * sizeof *ids);
     st = ids ? llm_session_create(m, &so, &s) : LLM_ERR_NOMEM;
@@ -120,7 +136,8 @@ int llm_bench_generate(int argc, char **argv)
 
     /* average bytes per generated token: the weights plus the KV cache read so far */
     const llm_hparams *hp = &m->hp;
-    double kv_row = 2.0 * hp->n_layer * hp->n_head_kv * hp->head_dim * sizeof(float);
+    const double kv_elem = kv_type == LLM_KV_F16 ? 2.0 : 4.0;
+    double kv_row = 2.0 * hp->n_layer * hp->n_head_kv * hp->head_dim * kv_elem;
     double kv_avg = kv_row * ((double)n_prompt + (double)n_gen / 2);
     double bytes = weight_bytes_per_token(m) + kv_avg;
     llm_model_info info = {.struct_size = sizeof info};
@@ -132,12 +149,14 @@ int llm_bench_generate(int argc, char **argv)
     printf("threads    %lld, kernels %s\n", (long long)threads, llm_kernel_isa());
     printf("prompt     %lld tokens in %.3f s: %.1f tokens/s\n", (long long)n_prompt, t_prompt,
            (double)n_prompt / t_prompt);
-    printf("bound      %.1f MB read per token (weights and the KV cache)\n", bytes / 1e6);
-    double ratios[100];
+    printf("bound      %.1f MB read per token (weights and the %s KV cache)\n", bytes / 1e6,
+           kv_type == LLM_KV_F16 ? "f16" : "f32");
+    double ratios[100], read_ratios[100];
     for (int64_t r = 0; r < runs; r++) {
         fprintf(stderr, "run %lld/%lld: measuring memory bandwidth, generating %lld tokens...\n",
                 (long long)r + 1, (long long)runs, (long long)n_gen);
         const double gbs = llm_bench_stream_gbs((uint32_t)threads);
+        const double rgbs = llm_bench_read_gbs((uint32_t)threads);
         /* back to the prompt: its cache is kept, only its last token is evaluated again */
         st = llm_session_feed_prompt(s, ids, (size_t)n_prompt, NULL);
         if (st == LLM_OK) {
@@ -151,18 +170,17 @@ int llm_bench_generate(int argc, char **argv)
         const double t_gen = llm_cli_now() - t0;
         const double gen_tps = (double)n_gen / t_gen, bound = gbs * 1e9 / bytes;
         ratios[r] = gen_tps / bound;
+        read_ratios[r] = gen_tps / (rgbs * 1e9 / bytes);
         printf("generate   %lld tokens in %.3f s: %.2f tokens/s; stream %.1f GB/s -> bound %.2f "
-               "tokens/s: %.0f%%\n",
-               (long long)n_gen, t_gen, gen_tps, gbs, bound, 100.0 * ratios[r]);
+               "tokens/s: %.0f%%; read %.1f GB/s: %.0f%%\n",
+               (long long)n_gen, t_gen, gen_tps, gbs, bound, 100.0 * ratios[r], rgbs,
+               100.0 * read_ratios[r]);
     }
-    for (int64_t a = 1; a < runs; a++) /* insertion sort for the median */
-        for (int64_t b = a; b > 0 && ratios[b - 1] > ratios[b]; b--) {
-            const double tmp = ratios[b];
-            ratios[b] = ratios[b - 1];
-            ratios[b - 1] = tmp;
-        }
-    printf("median     %.0f%% of the bandwidth bound over %lld runs\n", 100.0 * ratios[runs / 2],
-           (long long)runs);
+    sort_doubles(ratios, runs);
+    sort_doubles(read_ratios, runs);
+    printf("median     %.0f%% of the bandwidth bound over %lld runs (%.0f%% of the read-only "
+           "bound)\n",
+           100.0 * ratios[runs / 2], (long long)runs, 100.0 * read_ratios[runs / 2]);
 done:
     free(ids);
     llm_session_destroy(s);

@@ -155,6 +155,14 @@ static double stream_gbs(llm_pool *pool)
     return 3.0 * (double)n * 4.0 / best * 1e-9;
 }
 
+double llm_bench_read_gbs(uint32_t threads)
+{
+    llm_pool *pool = llm_pool_create(threads, NULL, NULL);
+    double gbs = pool ? read_gbs(pool) : 0.0;
+    llm_pool_destroy(pool);
+    return gbs;
+}
+
 double llm_bench_stream_gbs(uint32_t threads)
 {
     llm_pool *pool = llm_pool_create(threads, NULL, NULL);
