@@ -55,8 +55,6 @@ static void fill_generic(llm_kernels *k)
     k->quant[LLM_DTYPE_Q8_0] = llm_quant_q8_0_generic;
     k->quant[LLM_DTYPE_Q8_1] = llm_quant_q8_1_generic;
     k->quant[LLM_DTYPE_Q8_K] = llm_quant_q8_K_generic;
-    k->dot_f32 = llm_dot_f32_generic;
-    k->dot_f16 = llm_dot_f16_generic;
     k->axpy_f32 = llm_axpy_f32_generic;
     k->axpy_f16 = llm_axpy_f16_generic;
 }
@@ -79,8 +77,6 @@ static void fill_avx2(llm_kernels *k)
     k->quant[LLM_DTYPE_Q8_0] = llm_quant_q8_0_avx2;
     k->quant[LLM_DTYPE_Q8_1] = llm_quant_q8_1_avx2;
     k->quant[LLM_DTYPE_Q8_K] = llm_quant_q8_K_avx2;
-    k->dot_f32 = llm_dot_f32_avx2;
-    k->dot_f16 = llm_dot_f16_avx2;
     k->axpy_f32 = llm_axpy_f32_avx2;
     k->axpy_f16 = llm_axpy_f16_avx2;
     k->axpy_rows_f32 = llm_axpy_rows_f32_avx2;
@@ -96,8 +92,6 @@ static void fill_avx512(llm_kernels *k)
     k->gemm[LLM_DTYPE_F16] = llm_gemm_f16_avx512;
     k->gemm[LLM_DTYPE_Q8_0] = llm_gemm_q8_0_avx512;
     k->gemm[LLM_DTYPE_Q4_0] = llm_gemm_q4_0_avx512;
-    k->dot_f32 = llm_dot_f32_avx512;
-    k->dot_f16 = llm_dot_f16_avx512;
 }
 #endif
 
@@ -110,8 +104,6 @@ static void fill_neon(llm_kernels *k)
     k->gemm[LLM_DTYPE_Q8_0] = llm_gemm_q8_0_neon;
     k->gemm[LLM_DTYPE_Q4_0] = llm_gemm_q4_0_neon;
     k->quant[LLM_DTYPE_Q8_0] = llm_quant_q8_0_neon;
-    k->dot_f32 = llm_dot_f32_neon;
-    k->dot_f16 = llm_dot_f16_neon;
     k->axpy_f32 = llm_axpy_f32_neon;
     k->axpy_f16 = llm_axpy_f16_neon;
 #if LLM_HAVE_NEON_DOTPROD

@@ -36,9 +36,6 @@
 /* dst = one row of K f32 activations, quantized to the activation format (K a block multiple). */
 #define LLM_QUANT_FN(name) void name(void *dst, const float *x, int64_t K)
 
-/* dot(x (n) f32, y (n) of f32 or f16) */
-#define LLM_DOT_FN(name) float name(const float *x, const void *y, int64_t n)
-
 /* y (n) += a · x (n), x of f32 or f16 */
 #define LLM_AXPY_FN(name) void name(float *y, float a, const void *x, int64_t n)
 
@@ -50,7 +47,6 @@
 
 typedef LLM_GEMM_FN((*llm_gemm_fn));
 typedef LLM_QUANT_FN((*llm_quant_fn));
-typedef LLM_DOT_FN((*llm_dot_fn));
 typedef LLM_AXPY_FN((*llm_axpy_fn));
 typedef LLM_AXPY_ROWS_FN((*llm_axpy_rows_fn));
 
@@ -58,8 +54,6 @@ typedef struct llm_kernels {
     const char *isa;                     /* "generic", "avx2", "avx512", "neon" */
     llm_gemm_fn gemm[LLM_DTYPE_COUNT];   /* by weight type; NULL = not supported */
     llm_quant_fn quant[LLM_DTYPE_COUNT]; /* by activation type (q8_0, q8_1, q8_K) */
-    llm_dot_fn dot_f32;                  /* attention: q · k */
-    llm_dot_fn dot_f16;
     llm_axpy_fn axpy_f32;                /* attention: out += p · v */
     llm_axpy_fn axpy_f16;
     llm_axpy_rows_fn axpy_rows_f32;      /* NULL: callers loop over axpy */
@@ -94,8 +88,6 @@ uint32_t llm_gemm_act_type(uint32_t type);
     LLM_QUANT_FN(llm_quant_q8_0_##isa);                                                            \
     LLM_QUANT_FN(llm_quant_q8_1_##isa);                                                            \
     LLM_QUANT_FN(llm_quant_q8_K_##isa);                                                            \
-    LLM_DOT_FN(llm_dot_f32_##isa);                                                                 \
-    LLM_DOT_FN(llm_dot_f16_##isa);                                                                 \
     LLM_AXPY_FN(llm_axpy_f32_##isa);                                                               \
     LLM_AXPY_FN(llm_axpy_f16_##isa)
 
@@ -116,8 +108,6 @@ LLM_GEMM_FN(llm_gemm_f32_avx512);
 LLM_GEMM_FN(llm_gemm_f16_avx512);
 LLM_GEMM_FN(llm_gemm_q8_0_avx512);
 LLM_GEMM_FN(llm_gemm_q4_0_avx512);
-LLM_DOT_FN(llm_dot_f32_avx512);
-LLM_DOT_FN(llm_dot_f16_avx512);
 #endif
 #if LLM_HAVE_NEON
 LLM_GEMM_FN(llm_gemm_f32_neon);
@@ -125,8 +115,6 @@ LLM_GEMM_FN(llm_gemm_f16_neon);
 LLM_GEMM_FN(llm_gemm_q8_0_neon);
 LLM_GEMM_FN(llm_gemm_q4_0_neon);
 LLM_QUANT_FN(llm_quant_q8_0_neon);
-LLM_DOT_FN(llm_dot_f32_neon);
-LLM_DOT_FN(llm_dot_f16_neon);
 LLM_AXPY_FN(llm_axpy_f32_neon);
 LLM_AXPY_FN(llm_axpy_f16_neon);
 #endif

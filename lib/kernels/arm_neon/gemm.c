@@ -255,36 +255,6 @@ LLM_QUANT_FN(llm_quant_q8_0_neon)
 // ------------------------------------------------------------------------------------------------
 // attention vectors
 
-LLM_DOT_FN(llm_dot_f32_neon)
-{
-    const float *b = y;
-    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        a0 = vfmaq_f32(a0, vld1q_f32(x + i), vld1q_f32(b + i));
-        a1 = vfmaq_f32(a1, vld1q_f32(x + i + 4), vld1q_f32(b + i + 4));
-    }
-    float s = vaddvq_f32(vaddq_f32(a0, a1));
-    for (; i < n; i++)
-        s += x[i] * b[i];
-    return s;
-}
-
-LLM_DOT_FN(llm_dot_f16_neon)
-{
-    const __fp16 *b = y;
-    float32x4_t a0 = vdupq_n_f32(0.0f), a1 = a0;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        a0 = vfmaq_f32(a0, vld1q_f32(x + i), vcvt_f32_f16(vld1_f16(b + i)));
-        a1 = vfmaq_f32(a1, vld1q_f32(x + i + 4), vcvt_f32_f16(vld1_f16(b + i + 4)));
-    }
-    float s = vaddvq_f32(vaddq_f32(a0, a1));
-    for (; i < n; i++)
-        s += x[i] * (float)b[i];
-    return s;
-}
-
 LLM_AXPY_FN(llm_axpy_f32_neon)
 {
     const float *b = x;

@@ -333,24 +333,6 @@ LLM_QUANT_FN(llm_quant_q8_K_generic)
 // ------------------------------------------------------------------------------------------------
 // attention vectors
 
-LLM_DOT_FN(llm_dot_f32_generic)
-{
-    const float *b = y;
-    float s = 0.0f;
-    for (int64_t i = 0; i < n; i++)
-        s += x[i] * b[i];
-    return s;
-}
-
-LLM_DOT_FN(llm_dot_f16_generic)
-{
-    const uint16_t *b = y;
-    float s = 0.0f;
-    for (int64_t i = 0; i < n; i++)
-        s += x[i] * llm_f16_to_f32(b[i]);
-    return s;
-}
-
 LLM_AXPY_FN(llm_axpy_f32_generic)
 {
     const float *b = x;

@@ -1,62 +1,16 @@
 /*
- * AVX2 + FMA + F16C vector helpers of attention: q · k and out += p · v over one head, with K/V
- * in f32 or f16. Four 8-lane accumulators hide the FMA latency of the dot; the weighted sum of
- * many rows keeps up to 64 outputs in registers while it walks the rows.
+ * AVX2 + FMA + F16C vector helpers of attention: out += p · v over one head, with V in f32 or
+ * f16, for one row or many (the weighted sum of many rows keeps up to 64 outputs in registers
+ * while it walks the rows). The scores q · k go through the matrix kernels.
  */
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
 
-static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 static inline __m256 ld_f16(const uint16_t *p)
 {
     return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
-}
-
-LLM_DOT_FN(llm_dot_f32_avx2)
-{
-    const float *b = y;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(b + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(b + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(b + i + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(b + i + 24), a3);
-    }
-    for (; i + 8 <= n; i += 8)
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(b + i), a0);
-    float s = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < n; i++)
-        s += x[i] * b[i];
-    return s;
-}
-
-LLM_DOT_FN(llm_dot_f16_avx2)
-{
-    const uint16_t *b = y;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), ld_f16(b + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), ld_f16(b + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), ld_f16(b + i + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), ld_f16(b + i + 24), a3);
-    }
-    for (; i + 8 <= n; i += 8)
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), ld_f16(b + i), a0);
-    float s = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < n; i++)
-        s += x[i] * _cvtsh_ss(b[i]);
-    return s;
 }
 
 LLM_AXPY_FN(llm_axpy_f32_avx2)

@@ -1,6 +1,6 @@
 /*
- * AVX-512 (F/BW/VL/DQ + VNNI) kernels: products with f32, f16, q8_0 and q4_0 weights and the
- * attention dot products. The other slots keep the AVX2 kernels (dispatch.c): for matrix×vector
+ * AVX-512 (F/BW/VL/DQ + VNNI) kernels: products with f32, f16, q8_0 and q4_0 weights. The
+ * other slots keep the AVX2 kernels (dispatch.c): for matrix×vector
  * products memory bandwidth, not vector width, sets the speed.
  *
  * Tiles follow x86_avx2/: each output owns one 16-lane accumulator, updated in the same order
@@ -201,42 +201,4 @@ LLM_GEMM_FN(llm_gemm_q4_0_avx512)
 {
     const uint8_t *Xb = X, *Wb = W;
     GEMM_DRIVER(tile_q, WQ4_0, Xb, ldx, Wb);
-}
-
-// ------------------------------------------------------------------------------------------------
-// attention dots
-
-LLM_DOT_FN(llm_dot_f32_avx512)
-{
-    const float *b = y;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_loadu_ps(b + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(b + i + 16), a1);
-    }
-    for (; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
-        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, b + i), a0);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-}
-
-LLM_DOT_FN(llm_dot_f16_avx512)
-{
-    const uint16_t *b = y;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i),
-                             _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(b + i))), a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16),
-                             _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(b + i + 16))), a1);
-    }
-    for (; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1u);
-        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + i),
-                             _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, b + i)), a0);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
 }
