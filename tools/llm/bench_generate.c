@@ -19,7 +19,7 @@
 #include "model/model.h"
 
 static const char usage[] =
-    "usage: llm bench generate -m MODEL [-p N] [-n N] [-t THREADS] [-r RUNS]\n"
+    "usage: llm bench generate -m MODEL [-p N] [-n N] [-t THREADS] [-r RUNS] [--kv f32|f16]\n"
     "\n"
     "  -p N   prompt tokens evaluated as one batch (default 512)\n"
     "  -n N   tokens generated one at a time, greedy, past end-of-text (default 128)\n"

@@ -35,8 +35,9 @@ LLM_AXPY_FN(llm_axpy_f16_avx2)
         y[i] += a * _cvtsh_ss(b[i]);
 }
 
-/* One row's update of 8·NV outputs held in registers: the same fused multiply-add per lane as
- * the axpy above, so the sum over rows has the same bytes. */
+/* The outputs stay in registers (64 at a time, then 8 at a time) while the rows pass; each
+ * row's update is the same fused multiply-add per lane as the axpy above, and the scalar tail
+ * the same expression, so the sum over rows has the bytes of one axpy per row. */
 #define AXPY_ROWS_BODY(LOAD)                                                                       \
     const uint8_t *base = x;                                                                       \
     int64_t i = 0;                                                                                 \
