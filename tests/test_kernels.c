@@ -870,7 +870,8 @@ END_TEST
 
 /* Decoding one token gives the bytes that token gets inside a batch: every type's
  * matrix-vector path (its own row grouping and prefetch) sums each output as the prefill tiles
- * do. K = 768 + 256 covers rows of whole and partial 4-row tiles and every block layout. */
+ * do. N = 37 rows make nine 4-row tiles and a remainder; K = 1024 holds whole blocks of every
+ * type (four K-quant super-blocks). */
 START_TEST(test_matmul_one_token_matches_batch)
 {
     static const uint32_t types[] = {LLM_DTYPE_F32,  LLM_DTYPE_F16,  LLM_DTYPE_BF16, LLM_DTYPE_Q8_0,
