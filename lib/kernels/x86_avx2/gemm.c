@@ -213,9 +213,13 @@ INLINE __m256i bytes_from_bits_32(const uint8_t *p)
 /* 16 bytes of nibbles → 32 bytes: low nibbles (elements 0..15) then high nibbles (16..31) */
 INLINE __m256i nibbles(const uint8_t *p)
 {
-    const __m128i q = _mm_loadu_si128((const __m128i *)(const void *)p);
-    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
-    return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+    /* the 16 bytes in both halves, the upper half shifted down by 4 (the bits that cross from
+     * the next byte land in the high nibble, which the mask clears): one shift fewer than
+     * shifting a copy and inserting it */
+    const __m256i both =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p));
+    const __m256i shifted = _mm256_srlv_epi64(both, _mm256_set_epi64x(4, 4, 0, 0));
+    return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
 }
 
 /* The 32 quants of block b as bytes: signed for the _0 types, unsigned for the _1 types. */
