@@ -353,18 +353,19 @@ static void weighted_rows(const attn_job *j, float *out, const float *p, const u
             axpy(out, p[r], v + (size_t)r * ldv, n);
 }
 
-/* The heads h0 .. h0+G-1 that share kv head g, for query i: their scores come from one product
- * of the G query vectors with the visible cache rows (each K row loaded once for G heads, through
- * the register-tiled matrix kernels), then a softmax per head and the weighted sum of V rows. */
-static void attn_group(const attn_job *j, float *S /* (G, ldS) */, int g, int64_t i)
+/* Heads h0 .. h0+nh-1, which share one kv head, for query i: their scores come from one
+ * product of the nh query vectors with the visible cache rows (each K row loaded once for all nh
+ * heads, through the register-tiled matrix kernels), then a softmax per head and the weighted
+ * sum of V rows. A whole grouped-query group or a single head: the same calls either way, so
+ * the bytes do not depend on which the scratch allowed. */
+static void attend_heads(const attn_job *j, float *S /* (nh, ldS) */, int h0, int nh, int64_t i)
 {
     const llm_attn_args *a = j->a;
-    const int G = a->n_head / a->n_kv_head;
-    const int h0 = g * G;
+    const int g = h0 / (a->n_head / a->n_kv_head);
     const int64_t ldS = (int64_t)(j->row_bytes / sizeof(float));
     const size_t esz = a->kv_type == LLM_KV_F16 ? 2 : 4;
-    const float *q = a->q + i * a->q_stride + (int64_t)h0 * a->head_dim;  /* (G, head_dim) */
-    float *out = a->out + i * a->out_stride + (int64_t)h0 * a->head_dim;  /* (G, head_dim) */
+    const float *q = a->q + i * a->q_stride + (int64_t)h0 * a->head_dim;  /* (nh, head_dim) */
+    float *out = a->out + i * a->out_stride + (int64_t)h0 * a->head_dim;  /* (nh, head_dim) */
 
     int64_t nk = a->Tk;
     if (a->causal_offset >= 0 && i + a->causal_offset + 1 < nk)
@@ -373,44 +374,18 @@ static void attn_group(const attn_job *j, float *S /* (G, ldS) */, int g, int64_
     const uint8_t *vbase = (const uint8_t *)a->v + (size_t)g * a->head_dim * esz;
     const size_t kv_row = (size_t)a->kv_stride * esz;
 
-    /* S (G, nk) = q (G, head_dim) · K (nk, head_dim)ᵀ */
+    /* S (nh, nk) = q (nh, head_dim) · K (nk, head_dim)ᵀ */
     j->kern->gemm[a->kv_type == LLM_KV_F16 ? LLM_DTYPE_F16 : LLM_DTYPE_F32](
-        S, ldS, q, (size_t)a->head_dim * sizeof(float), kbase, kv_row, G, nk, a->head_dim);
-    for (int h = 0; h < G; h++) {
+        S, ldS, q, (size_t)a->head_dim * sizeof(float), kbase, kv_row, nh, nk, a->head_dim);
+    for (int h = 0; h < nh; h++) {
         const float *bias =
             a->bias != NULL ? a->bias + ((int64_t)(h0 + h) * a->Tq + i) * a->Tk : NULL;
         llm_op_softmax_ext(S + h * ldS, nk, a->scale, bias);
     }
-    memset(out, 0, (size_t)G * (size_t)a->head_dim * sizeof(float));
-    for (int h = 0; h < G; h++)
+    memset(out, 0, (size_t)nh * (size_t)a->head_dim * sizeof(float));
+    for (int h = 0; h < nh; h++)
         weighted_rows(j, out + (int64_t)h * a->head_dim, S + h * ldS, vbase, kv_row, nk,
                       a->head_dim);
-}
-
-/* One (head, query) row: scores over the visible keys, softmax, weighted sum of values. */
-static void attn_row(const attn_job *j, float *s /* (Tk) */, int h, int64_t i)
-{
-    const llm_attn_args *a = j->a;
-    const int group = a->n_head / a->n_kv_head;
-    const int g = h / group;
-    const size_t esz = a->kv_type == LLM_KV_F16 ? 2 : 4;
-    const float *q = a->q + i * a->q_stride + (int64_t)h * a->head_dim;  /* (head_dim) */
-    float *out = a->out + i * a->out_stride + (int64_t)h * a->head_dim;  /* (head_dim) */
-
-    int64_t nk = a->Tk;
-    if (a->causal_offset >= 0 && i + a->causal_offset + 1 < nk)
-        nk = i + a->causal_offset + 1;
-    const uint8_t *kbase = (const uint8_t *)a->k + (size_t)g * a->head_dim * esz;
-    const uint8_t *vbase = (const uint8_t *)a->v + (size_t)g * a->head_dim * esz;
-    const size_t kv_row = (size_t)a->kv_stride * esz;
-    /* the scores through the same product as attn_group's, so both paths give the same bytes */
-    j->kern->gemm[a->kv_type == LLM_KV_F16 ? LLM_DTYPE_F16 : LLM_DTYPE_F32](
-        s, nk, q, (size_t)a->head_dim * sizeof(float), kbase, kv_row, 1, nk, a->head_dim);
-    const float *bias = a->bias != NULL ? a->bias + ((int64_t)h * a->Tq + i) * a->Tk : NULL;
-    llm_op_softmax_ext(s, nk, a->scale, bias);
-
-    memset(out, 0, (size_t)a->head_dim * sizeof(float));
-    weighted_rows(j, out, s, vbase, kv_row, nk, a->head_dim);
 }
 
 /* Keys per block of the single-query path. Each head's slice of the next block is requested
@@ -430,7 +405,7 @@ static void prefetch_rows(const uint8_t *p, int64_t rows, size_t stride, size_t 
  * range of kv heads and walks the cache rows in order, reading that range of every row
  * together, instead of one head's slice of every row at a time (a short piece per row, rows
  * kv_stride apart, which the prefetchers follow poorly). Every score, softmax and weighted
- * sum is computed by the same calls, in the same order, as in attn_group, so the bytes match
+ * sum is computed by the same calls, in the same order, as in attend_heads, so the bytes match
  * the other path and any number of items. */
 static void attn_decode_task(void *ctx, uint32_t item)
 {
@@ -488,12 +463,9 @@ static void attn_task(void *ctx, uint32_t item)
     const attn_job *j = ctx;
     float *s = (float *)(void *)(j->scratch + (size_t)item * j->item_bytes);
     const int64_t r0 = j->rows * item / j->items, r1 = j->rows * (item + 1) / j->items;
-    for (int64_t r = r0; r < r1; r++) {
-        if (j->grouped)
-            attn_group(j, s, (int)(r / j->a->Tq), r % j->a->Tq);
-        else
-            attn_row(j, s, (int)(r / j->a->Tq), r % j->a->Tq);
-    }
+    const int nh = j->grouped ? j->a->n_head / j->a->n_kv_head : 1; /* heads per row r */
+    for (int64_t r = r0; r < r1; r++)
+        attend_heads(j, s, (int)(r / j->a->Tq) * nh, nh, r % j->a->Tq);
 }
 
 void llm_op_attention(const llm_compute *c, const llm_attn_args *a)
