@@ -428,11 +428,41 @@ static inline int nearest_int(float fval)
     return (i & 0x007fffff) - 0x00400000;
 }
 
-static void q_q8_0(const float *x, uint8_t *b)
+/* The largest |x[j]|. */
+static float abs_max(const float *x, int n)
 {
     float amax = 0.0f;
-    for (int j = 0; j < QK; j++)
+    for (int j = 0; j < n; j++)
         amax = fmaxf(amax, fabsf(x[j]));
+    return amax;
+}
+
+/* The x[j] of largest magnitude, with its sign (the first of equals), 0 for all zeros. */
+static float signed_abs_max(const float *x, int n)
+{
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; j++) {
+        if (amax < fabsf(x[j])) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    }
+    return max;
+}
+
+static void min_max(const float *x, int n, float *min, float *max)
+{
+    *min = FLT_MAX;
+    *max = -FLT_MAX;
+    for (int j = 0; j < n; j++) {
+        if (x[j] < *min) *min = x[j];
+        if (x[j] > *max) *max = x[j];
+    }
+}
+
+static void q_q8_0(const float *x, uint8_t *b)
+{
+    const float amax = abs_max(x, QK);
     const float d = amax / ((1 << 7) - 1);
     const float id = d ? 1.0f / d : 0.0f;
     wr_f16(b, d);
@@ -443,9 +473,7 @@ static void q_q8_0(const float *x, uint8_t *b)
 
 static void q_q8_1(const float *x, uint8_t *b)
 {
-    float amax = 0.0f;
-    for (int j = 0; j < QK; j++)
-        amax = fmaxf(amax, fabsf(x[j]));
+    const float amax = abs_max(x, QK);
     const float d = amax / ((1 << 7) - 1);
     const float id = d ? 1.0f / d : 0.0f;
     wr_f16(b, d);
@@ -461,13 +489,7 @@ static void q_q8_1(const float *x, uint8_t *b)
 
 static void q_q4_0(const float *x, uint8_t *b)
 {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < QK; j++) {
-        if (amax < fabsf(x[j])) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
-    }
+    const float max = signed_abs_max(x, QK);
     const float d = max / -8;
     const float id = d ? 1.0f / d : 0.0f;
     wr_f16(b, d);
@@ -483,11 +505,8 @@ static void q_q4_0(const float *x, uint8_t *b)
 
 static void q_q4_1(const float *x, uint8_t *b)
 {
-    float min = FLT_MAX, max = -FLT_MAX;
-    for (int j = 0; j < QK; j++) {
-        if (x[j] < min) min = x[j];
-        if (x[j] > max) max = x[j];
-    }
+    float min, max;
+    min_max(x, QK, &min, &max);
     const float d = (max - min) / ((1 << 4) - 1);
     const float id = d ? 1.0f / d : 0.0f;
     wr_f16(b, d);
@@ -504,13 +523,7 @@ static void q_q4_1(const float *x, uint8_t *b)
 
 static void q_q5_0(const float *x, uint8_t *b)
 {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < QK; j++) {
-        if (amax < fabsf(x[j])) {
-            amax = fabsf(x[j]);
-            max = x[j];
-        }
-    }
+    const float max = signed_abs_max(x, QK);
     const float d = max / -16;
     const float id = d ? 1.0f / d : 0.0f;
     wr_f16(b, d);
@@ -531,11 +544,8 @@ static void q_q5_0(const float *x, uint8_t *b)
 
 static void q_q5_1(const float *x, uint8_t *b)
 {
-    float min = FLT_MAX, max = -FLT_MAX;
-    for (int j = 0; j < QK; j++) {
-        if (x[j] < min) min = x[j];
-        if (x[j] > max) max = x[j];
-    }
+    float min, max;
+    min_max(x, QK, &min, &max);
     const float d = (max - min) / ((1 << 5) - 1);
     const float id = d ? 1.0f / d : 0.0f;
     wr_f16(b, d);
@@ -555,16 +565,9 @@ static void q_q5_1(const float *x, uint8_t *b)
 
 static void q_q8_K(const float *x, uint8_t *b)
 {
-    float max = 0.0f, amax = 0.0f;
-    for (int j = 0; j < QK_K; j++) {
-        const float ax = fabsf(x[j]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[j];
-        }
-    }
+    const float max = signed_abs_max(x, QK_K);
     int8_t *qs = (int8_t *)(b + 4);
-    if (amax == 0.0f) {
+    if (max == 0.0f) {
         memset(b, 0, 292);
         return;
     }
