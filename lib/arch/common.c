@@ -66,6 +66,16 @@ llm_status llm_hp_f32(const llm_gguf *g, const char *arch, const char *key, bool
     return LLM_OK;
 }
 
+llm_status llm_check_decode_batch(const llm_run *r, uint32_t n, uint32_t pos0, uint32_t max_pos,
+                                  llm_error *err)
+{
+    LLM_CHECK(err, n > 0 && n <= r->n_batch, LLM_ERR_INVALID_ARG,
+              "batch of %u tokens (1..%u allowed)", n, r->n_batch);
+    LLM_CHECK(err, (uint64_t)pos0 + n <= max_pos, LLM_ERR_CONTEXT_FULL,
+              "positions %u..%u exceed the context of %u", pos0, pos0 + n - 1, max_pos);
+    return LLM_OK;
+}
+
 llm_compute llm_run_compute(const llm_run *r, void *scratch, size_t bytes)
 {
     llm_compute c = {r->comp.pool, scratch, bytes};

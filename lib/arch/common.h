@@ -35,6 +35,11 @@ llm_status llm_hp_f32(const llm_gguf *g, const char *arch, const char *key, bool
  * whatever K <= the given one. */
 size_t llm_matmul_scratch_any(int64_t T, int64_t K);
 
+/* A decoder pass of n tokens at positions pos0..: 1..n_batch tokens, all below max_pos (the
+ * run's context, or less where the model has no positions beyond its training length). */
+llm_status llm_check_decode_batch(const llm_run *r, uint32_t n, uint32_t pos0, uint32_t max_pos,
+                                  llm_error *err);
+
 /* The compute context for a pass: pool from the run, scratch carved from the run's buffer. */
 llm_compute llm_run_compute(const llm_run *r, void *scratch, size_t bytes);
 

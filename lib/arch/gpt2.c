@@ -172,11 +172,9 @@ static llm_status gpt2_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32
     const struct llm_model *m = r->m;
     const llm_hparams *hp = &m->hp;
     const gpt2_weights *w = m->weights;
-    LLM_CHECK(err, n > 0 && n <= r->n_batch, LLM_ERR_INVALID_ARG,
-              "batch of %u tokens (1..%u allowed)", n, r->n_batch);
-    LLM_CHECK(err, (uint64_t)pos0 + n <= r->n_ctx && (uint64_t)pos0 + n <= hp->n_ctx_train,
-              LLM_ERR_CONTEXT_FULL, "positions %u..%u exceed the context of %u", pos0,
-              pos0 + n - 1, r->n_ctx);
+    /* learned positions: none beyond the training length */
+    LLM_TRY(llm_check_decode_batch(r, n, pos0, r->n_ctx < hp->n_ctx_train ? r->n_ctx
+                                                                           : hp->n_ctx_train, err));
     llm_carve c = {r->act, 0};
     gpt2_bufs b;
     carve(&c, hp, r->n_ctx, r->n_batch, llm_pool_threads(r->comp.pool), &b);

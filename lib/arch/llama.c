@@ -187,10 +187,7 @@ static llm_status llama_decode(llm_run *r, const int32_t *ids, uint32_t n, uint3
     const struct llm_model *m = r->m;
     const llm_hparams *hp = &m->hp;
     const llama_weights *w = m->weights;
-    LLM_CHECK(err, n > 0 && n <= r->n_batch, LLM_ERR_INVALID_ARG,
-              "batch of %u tokens (1..%u allowed)", n, r->n_batch);
-    LLM_CHECK(err, (uint64_t)pos0 + n <= r->n_ctx, LLM_ERR_CONTEXT_FULL,
-              "positions %u..%u exceed the context of %u", pos0, pos0 + n - 1, r->n_ctx);
+    LLM_TRY(llm_check_decode_batch(r, n, pos0, r->n_ctx, err));
     llm_carve c = {r->act, 0};
     llama_bufs b;
     carve(&c, hp, r->n_ctx, r->n_batch, llm_pool_threads(r->comp.pool), &b);
