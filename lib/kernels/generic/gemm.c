@@ -11,6 +11,7 @@
  * Not here: any blocking for cache or registers; see x86_avx2/ for that.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -197,37 +198,15 @@ static inline void scale_min_k4(int j, const uint8_t *q, int *d, int *m)
 }
 
 /* q4_K: d, dmin, scales[12], qs[128]; sub-block j of 32 has scale sc_j and min m_j (6 bits):
- * w = d·sc_j·u − dmin·m_j. Σ w·x = d_x·(d·Σ_j sc_j Σ u q − dmin·Σ_j m_j Σ q). */
-static float dot_q4_K(const uint8_t *x, const uint8_t *w, int64_t K)
+ * w = d·sc_j·u − dmin·m_j. Σ w·x = d_x·(d·Σ_j sc_j Σ u q − dmin·Σ_j m_j Σ q).
+ * q5_K: the same with qh[32] after the scales, whose bit j of qh[l] is the fifth bit of u. */
+static float dot_q45_K(const uint8_t *x, const uint8_t *w, int64_t K, bool fifth_bit)
 {
+    const size_t wb = fifth_bit ? 176 : 144;
     float s = 0.0f;
-    for (int64_t b = 0; b < K / QK_K; b++, x += 292, w += 144) {
+    for (int64_t b = 0; b < K / QK_K; b++, x += 292, w += wb) {
         const int8_t *qx = (const int8_t *)(x + 4);
-        const uint8_t *q = w + 16;
-        int32_t sumi = 0, summ = 0;
-        for (int j = 0; j < 8; j++) {
-            int sc, m;
-            scale_min_k4(j, w + 4, &sc, &m);
-            const uint8_t *qj = q + (j / 2) * 32;
-            const int shift = (j % 2) * 4;
-            int32_t dot = 0;
-            for (int l = 0; l < 32; l++)
-                dot += ((qj[l] >> shift) & 0xF) * qx[j * 32 + l];
-            sumi += sc * dot;
-            summ += m * (bsum(x, 2 * j) + bsum(x, 2 * j + 1));
-        }
-        s += f32le(x) * (f16(w) * (float)sumi - f16(w + 2) * (float)summ);
-    }
-    return s;
-}
-
-/* q5_K: as q4_K plus a fifth bit from qh[32]: bit (2·(j/2) + j%2) of qh[l] for sub-block j. */
-static float dot_q5_K(const uint8_t *x, const uint8_t *w, int64_t K)
-{
-    float s = 0.0f;
-    for (int64_t b = 0; b < K / QK_K; b++, x += 292, w += 176) {
-        const int8_t *qx = (const int8_t *)(x + 4);
-        const uint8_t *qh = w + 16, *q = w + 48;
+        const uint8_t *qh = w + 16, *q = fifth_bit ? w + 48 : w + 16;
         int32_t sumi = 0, summ = 0;
         for (int j = 0; j < 8; j++) {
             int sc, m;
@@ -236,8 +215,8 @@ static float dot_q5_K(const uint8_t *x, const uint8_t *w, int64_t K)
             const int shift = (j % 2) * 4;
             int32_t dot = 0;
             for (int l = 0; l < 32; l++) {
-                const int u = ((qj[l] >> shift) & 0xF) | (((qh[l] >> j) & 1) << 4);
-                dot += u * qx[j * 32 + l];
+                const int hi = fifth_bit ? ((qh[l] >> j) & 1) << 4 : 0;
+                dot += (((qj[l] >> shift) & 0xF) | hi) * qx[j * 32 + l];
             }
             sumi += sc * dot;
             summ += m * (bsum(x, 2 * j) + bsum(x, 2 * j + 1));
@@ -245,6 +224,16 @@ static float dot_q5_K(const uint8_t *x, const uint8_t *w, int64_t K)
         s += f32le(x) * (f16(w) * (float)sumi - f16(w + 2) * (float)summ);
     }
     return s;
+}
+
+static float dot_q4_K(const uint8_t *x, const uint8_t *w, int64_t K)
+{
+    return dot_q45_K(x, w, K, false);
+}
+
+static float dot_q5_K(const uint8_t *x, const uint8_t *w, int64_t K)
+{
+    return dot_q45_K(x, w, K, true);
 }
 
 /* q6_K: ql[128], qh[64], scales[16] (int8, one per 16), d. w = d·sc·(q − 32), q 6 bits. */
