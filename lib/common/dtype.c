@@ -296,33 +296,14 @@ static void deq_q3_K(const uint8_t *b, float *y)
     }
 }
 
-static void deq_q4_K(const uint8_t *b, float *y)
-{
-    const float d = rd_f16(b), min = rd_f16(b + 2);
-    const uint8_t *scales = b + 4;
-    const uint8_t *q = b + 16;
-    int is = 0;
-    uint8_t sc, m;
-    for (int j = 0; j < QK_K; j += 64) {
-        scale_min_k4(is + 0, scales, &sc, &m);
-        const float d1 = d * sc, m1 = min * m;
-        scale_min_k4(is + 1, scales, &sc, &m);
-        const float d2 = d * sc, m2 = min * m;
-        for (int l = 0; l < 32; ++l)
-            *y++ = d1 * (float)(q[l] & 0xF) - m1;
-        for (int l = 0; l < 32; ++l)
-            *y++ = d2 * (float)(q[l] >> 4) - m2;
-        q += 32;
-        is += 2;
-    }
-}
-
-static void deq_q5_K(const uint8_t *b, float *y)
+/* q4_K and q5_K: pairs of 32-element sub-blocks with 6-bit scales and mins; q5_K adds qh[32]
+ * after the scales, two bits of each qh[l] per pair of sub-blocks as the fifth bit. */
+static void deq_q45_K(const uint8_t *b, float *y, int fifth_bit)
 {
     const float d = rd_f16(b), min = rd_f16(b + 2);
     const uint8_t *scales = b + 4;
     const uint8_t *qh = b + 16;
-    const uint8_t *ql = b + 48;
+    const uint8_t *q = fifth_bit ? b + 48 : b + 16;
     int is = 0;
     uint8_t sc, m;
     uint8_t u1 = 1, u2 = 2;
@@ -332,14 +313,24 @@ static void deq_q5_K(const uint8_t *b, float *y)
         scale_min_k4(is + 1, scales, &sc, &m);
         const float d2 = d * sc, m2 = min * m;
         for (int l = 0; l < 32; ++l)
-            *y++ = d1 * (float)((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
+            *y++ = d1 * (float)((q[l] & 0xF) + (fifth_bit && (qh[l] & u1) ? 16 : 0)) - m1;
         for (int l = 0; l < 32; ++l)
-            *y++ = d2 * (float)((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
-        ql += 32;
+            *y++ = d2 * (float)((q[l] >> 4) + (fifth_bit && (qh[l] & u2) ? 16 : 0)) - m2;
+        q += 32;
         is += 2;
         u1 = (uint8_t)(u1 << 2);
         u2 = (uint8_t)(u2 << 2);
     }
+}
+
+static void deq_q4_K(const uint8_t *b, float *y)
+{
+    deq_q45_K(b, y, 0);
+}
+
+static void deq_q5_K(const uint8_t *b, float *y)
+{
+    deq_q45_K(b, y, 1);
 }
 
 static void deq_q6_K(const uint8_t *b, float *y)
