@@ -325,32 +325,32 @@ static bool ends_with(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-static llm_status open_json(const char *path, struct llm_tokenizer **out, llm_error *err)
+/* Reads a whole tokenizer file and parses it as tokenizer.json or as a SentencePiece model;
+ * files it names are looked up beside it, and a failure message starts with its path. */
+static llm_status open_file(const char *path, bool json, struct llm_tokenizer **out,
+                            llm_error *err)
 {
     char *data;
     size_t len;
     LLM_TRY(llm_tok_read_file(path, &data, &len, err));
     char dir[4096];
     dir_of(path, dir, sizeof dir);
-    llm_status st = llm_tokenizer_from_hf_json(data, len, dir, out, err);
+    llm_status st = json ? llm_tokenizer_from_hf_json(data, len, dir, out, err)
+                         : llm_tokenizer_from_spm_model(data, len, dir, out, err);
     llm_mem_free(data);
     if (st != LLM_OK)
         llm_error_prefix(err, "%s", path);
     return st;
 }
 
+static llm_status open_json(const char *path, struct llm_tokenizer **out, llm_error *err)
+{
+    return open_file(path, true, out, err);
+}
+
 static llm_status open_model(const char *path, struct llm_tokenizer **out, llm_error *err)
 {
-    char *data;
-    size_t len;
-    LLM_TRY(llm_tok_read_file(path, &data, &len, err));
-    char dir[4096];
-    dir_of(path, dir, sizeof dir);
-    llm_status st = llm_tokenizer_from_spm_model(data, len, dir, out, err);
-    llm_mem_free(data);
-    if (st != LLM_OK)
-        llm_error_prefix(err, "%s", path);
-    return st;
+    return open_file(path, false, out, err);
 }
 
 static llm_status open_gguf(const char *path, struct llm_tokenizer **out, llm_error *err)
