@@ -212,21 +212,10 @@ static llm_status export_tok(const struct llm_tokenizer *t, llm_gguf *g, llm_err
     if (t->model == LLM_TOKMODEL_WORDPIECE)
         LLM_TRY(llm_gguf_set_u32(g, "tokenizer.ggml.token_type_count", 2, err));
 
-    static const struct {
-        const char *key;
-        int which;
-    } ids[] = {{"tokenizer.ggml.bos_token_id", LLM_TOKEN_BOS},
-               {"tokenizer.ggml.eos_token_id", LLM_TOKEN_EOS},
-               {"tokenizer.ggml.unknown_token_id", LLM_TOKEN_UNK},
-               {"tokenizer.ggml.seperator_token_id", LLM_TOKEN_SEP},
-               {"tokenizer.ggml.padding_token_id", LLM_TOKEN_PAD},
-               {"tokenizer.ggml.cls_token_id", LLM_TOKEN_CLS},
-               {"tokenizer.ggml.mask_token_id", LLM_TOKEN_MASK},
-               {"tokenizer.ggml.eot_token_id", LLM_TOKEN_EOT}};
-    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
-        int32_t v = t->special[ids[k].which];
+    for (size_t k = 0; k < llm_tok_n_special_keys; k++) {
+        int32_t v = t->special[llm_tok_special_keys[k].which];
         if (v >= 0)
-            LLM_TRY(llm_gguf_set_u32(g, ids[k].key, (uint32_t)v, err));
+            LLM_TRY(llm_gguf_set_u32(g, llm_tok_special_keys[k].key, (uint32_t)v, err));
     }
     /* What the post-processor adds, as the two flags llama.cpp knows. */
     bool add_bos = t->n_post_pre > 0, add_eos = t->n_post_suf > 0;

@@ -84,6 +84,18 @@ static bool name_in(const char *list, const char *name, size_t len)
     return false;
 }
 
+const llm_tok_special_key llm_tok_special_keys[] = {
+    {"tokenizer.ggml.bos_token_id", LLM_TOKEN_BOS},
+    {"tokenizer.ggml.eos_token_id", LLM_TOKEN_EOS},
+    {"tokenizer.ggml.unknown_token_id", LLM_TOKEN_UNK},
+    {"tokenizer.ggml.seperator_token_id", LLM_TOKEN_SEP},
+    {"tokenizer.ggml.padding_token_id", LLM_TOKEN_PAD},
+    {"tokenizer.ggml.cls_token_id", LLM_TOKEN_CLS},
+    {"tokenizer.ggml.mask_token_id", LLM_TOKEN_MASK},
+    {"tokenizer.ggml.eot_token_id", LLM_TOKEN_EOT},
+};
+const size_t llm_tok_n_special_keys = sizeof llm_tok_special_keys / sizeof llm_tok_special_keys[0];
+
 static int32_t get_id(const llm_gguf *g, const char *key)
 {
     int64_t v;
@@ -188,23 +200,15 @@ static llm_status build(struct llm_tokenizer *t, const llm_gguf *g, llm_error *e
         llm_mem_free(ty);
         LLM_CHECK(err, ok, LLM_ERR_FORMAT, "tokenizer.ggml.token_type is not an integer array");
     }
-    static const struct {
-        const char *key;
-        int which;
-    } ids[] = {{"tokenizer.ggml.bos_token_id", LLM_TOKEN_BOS},
-               {"tokenizer.ggml.eos_token_id", LLM_TOKEN_EOS},
-               {"tokenizer.ggml.unknown_token_id", LLM_TOKEN_UNK},
-               {"tokenizer.ggml.padding_token_id", LLM_TOKEN_PAD},
-               {"tokenizer.ggml.seperator_token_id", LLM_TOKEN_SEP},
-               {"tokenizer.ggml.separator_token_id", LLM_TOKEN_SEP},
-               {"tokenizer.ggml.cls_token_id", LLM_TOKEN_CLS},
-               {"tokenizer.ggml.mask_token_id", LLM_TOKEN_MASK},
-               {"tokenizer.ggml.eot_token_id", LLM_TOKEN_EOT}};
-    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
-        int32_t v = get_id(g, ids[k].key);
+    for (size_t k = 0; k < llm_tok_n_special_keys; k++) {
+        int32_t v = get_id(g, llm_tok_special_keys[k].key);
         if (v >= 0 && (size_t)v < n)
-            t->special[ids[k].which] = v;
+            t->special[llm_tok_special_keys[k].which] = v;
     }
+    /* the spelling some writers use instead of llama.cpp's "seperator" */
+    int32_t sep = get_id(g, "tokenizer.ggml.separator_token_id");
+    if (sep >= 0 && (size_t)sep < n)
+        t->special[LLM_TOKEN_SEP] = sep;
 
     bool has_merges = false;
     if (mlen == 4 && memcmp(model, "gpt2", 4) == 0) {

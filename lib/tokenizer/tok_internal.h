@@ -391,6 +391,15 @@ llm_status llm_tok_setup_bert(struct llm_tokenizer *t, bool lowercase, bool stri
                               llm_error *err);
 void llm_tok_guess_specials(struct llm_tokenizer *t);
 
+/* GGUF metadata keys of the special-token ids, in the order llama.cpp's converters write them
+ * (gguf_vocab.c; read there and written by export_gguf.c). */
+typedef struct llm_tok_special_key {
+    const char *key;
+    int which;             /* llm_special_token */
+} llm_tok_special_key;
+extern const llm_tok_special_key llm_tok_special_keys[];
+extern const size_t llm_tok_n_special_keys;
+
 /* Whole encode (tokenizer.c). */
 llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_t len,
                           uint32_t flags, llm_tok_out *out, llm_error *err);
