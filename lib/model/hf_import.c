@@ -28,9 +28,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/alloc.h"
+#include "common/path.h"
 #include "common/dtype.h"
 #include "model/safetensors.h"
 
@@ -493,32 +493,14 @@ static llm_status import_llama(imp *c)
 // ------------------------------------------------------------------------------------------------
 // bert
 
-static char *join(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *p = llm_malloc(la + lb + 2);
-    if (p) {
-        memcpy(p, a, la);
-        p[la] = '/';
-        memcpy(p + la + 1, b, lb + 1);
-    }
-    return p;
-}
-
-static bool is_file(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 /* sentence-transformers: modules.json lists the modules; the Pooling module's config.json says
  * which pooling, a Normalize module asks for unit-length embeddings. */
 static llm_status bert_pooling(imp *c)
 {
-    char *mpath = join(c->dir, "modules.json");
+    char *mpath = llm_path_join(c->dir, "modules.json");
     if (!mpath)
         return llm_error_set(c->err, LLM_ERR_NOMEM, "out of memory");
-    if (!is_file(mpath)) {
+    if (!llm_path_is_file(mpath)) {
         llm_mem_free(mpath);
         return LLM_OK;
     }
@@ -557,8 +539,8 @@ static llm_status bert_pooling(imp *c)
         st = llm_gguf_set_bool(c->g, "llm.normalize", true, c->err);
     if (st != LLM_OK || !pool_dir)
         goto done;
-    char *pd = join(c->dir, pool_dir);
-    ppath = pd ? join(pd, "config.json") : NULL;
+    char *pd = llm_path_join(c->dir, pool_dir);
+    ppath = pd ? llm_path_join(pd, "config.json") : NULL;
     llm_mem_free(pd);
     if (!ppath) {
         st = llm_error_set(c->err, LLM_ERR_NOMEM, "out of memory");
@@ -842,10 +824,10 @@ llm_status llm_hf_export_tokenizer(const char *hf_dir, llm_gguf *builder, bool *
                                         "vocab.json", "vocab.txt"};
     bool any = false;
     for (size_t i = 0; i < sizeof files / sizeof files[0] && !any; i++) {
-        char *p = join(hf_dir, files[i]);
+        char *p = llm_path_join(hf_dir, files[i]);
         if (!p)
             return llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
-        any = is_file(p);
+        any = llm_path_is_file(p);
         llm_mem_free(p);
     }
     if (!any)
@@ -875,10 +857,10 @@ llm_status llm_hf_import(const char *dir, const llm_gguf_limits *lim, llm_gguf *
     *out = NULL;
     imp c = {.dir = dir, .err = err};
     llm_status st = LLM_OK;
-    char *cpath = join(dir, "config.json");
+    char *cpath = llm_path_join(dir, "config.json");
     if (!cpath)
         return llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
-    if (!is_file(cpath)) {
+    if (!llm_path_is_file(cpath)) {
         st = llm_error_set(err, LLM_ERR_IO, "%s: no config.json: not a Hugging Face model folder",
                            dir);
         goto done;

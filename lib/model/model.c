@@ -7,9 +7,9 @@
 #include "model/model.h"
 
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/alloc.h"
+#include "common/path.h"
 #include "common/dtype.h"
 #include "common/log.h"
 #include "common/options.h"
@@ -153,12 +153,6 @@ void llm_model_release(struct llm_model *m)
         model_free(m);
 }
 
-static bool is_directory(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static llm_status model_open(const char *path, const llm_model_options *opt,
                              struct llm_model **out, llm_error *err)
 {
@@ -177,7 +171,7 @@ static llm_status model_open(const char *path, const llm_model_options *opt,
     m->path = llm_strdup(path);
     llm_status st = m->path ? LLM_OK : llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
 
-    bool dir = is_directory(path);
+    bool dir = llm_path_is_dir(path);
     if (st == LLM_OK)
         st = dir ? llm_hf_import(path, &lim, &m->gguf, err)
                  : llm_gguf_open(path, &lim, &m->gguf, err);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "common/alloc.h"
+#include "common/path.h"
 #include "model/gguf_internal.h"
 
 /* A header larger than this is refused even without a configured limit (the reference
@@ -443,24 +444,6 @@ llm_status llm_safetensors_open_memory(const void *data, size_t size, const llm_
     return LLM_OK;
 }
 
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = llm_malloc(a + b + 2);
-    if (p) {
-        memcpy(p, dir, a);
-        p[a] = '/';
-        memcpy(p + a + 1, name, b + 1);
-    }
-    return p;
-}
-
-static bool is_file(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 /* Reads the shard list of an index file and opens each shard once. */
 static llm_status open_sharded(llm_safetensors *st, const char *dir, const char *index_path,
                                const llm_gguf_limits *lim, llm_error *err)
@@ -489,7 +472,7 @@ static llm_status open_sharded(llm_safetensors *st, const char *dir, const char 
                               index_path, name);
             goto done;
         }
-        char *path = join(dir, shard);
+        char *path = llm_path_join(dir, shard);
         if (!path) {
             s = llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
             goto done;
@@ -528,14 +511,14 @@ llm_status llm_safetensors_open_dir(const char *dir, const llm_gguf_limits *lim,
     *out = NULL;
     llm_safetensors *st;
     LLM_TRY(st_new(&st, &lim, &dl, err));
-    char *index = join(dir, "model.safetensors.index.json");
-    char *single = join(dir, "model.safetensors");
+    char *index = llm_path_join(dir, "model.safetensors.index.json");
+    char *single = llm_path_join(dir, "model.safetensors");
     llm_status s = LLM_OK;
     if (!index || !single)
         s = llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
-    else if (is_file(index))
+    else if (llm_path_is_file(index))
         s = open_sharded(st, dir, index, lim, err);
-    else if (is_file(single))
+    else if (llm_path_is_file(single))
         s = open_into(st, single, lim, err);
     else
         s = llm_error_set(err, LLM_ERR_IO,

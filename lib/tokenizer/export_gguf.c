@@ -13,17 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/alloc.h"
+#include "common/path.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/tokenizer.h"
-
-static bool file_exists(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
 
 static llm_status open_for_export(const char *dir, struct llm_tokenizer **out, llm_error *err)
 {
@@ -31,7 +25,7 @@ static llm_status open_for_export(const char *dir, struct llm_tokenizer **out, l
     char path[4200];
     for (size_t i = 0; i < 2; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, spm[i]);
-        if (!file_exists(path))
+        if (!llm_path_is_file(path))
             continue;
         char *data;
         size_t len;

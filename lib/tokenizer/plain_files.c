@@ -8,9 +8,9 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/alloc.h"
+#include "common/path.h"
 #include "tokenizer/gpt2_split.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/tokenizer.h"
@@ -307,18 +307,6 @@ fail:
     return st;
 }
 
-static bool is_dir(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
-static bool exists(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
 static bool ends_with(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
@@ -370,29 +358,29 @@ llm_status llm_tokenizer_open_path(const char *path, struct llm_tokenizer **out,
     if (!path || !*path)
         return llm_error_set(err, LLM_ERR_INVALID_ARG, "empty tokenizer path");
     char buf[4200], buf2[4200];
-    if (is_dir(path)) {
+    if (llm_path_is_dir(path)) {
         static const char *const spm[] = {"spiece.model", "tokenizer.model"};
         snprintf(buf, sizeof buf, "%s/tokenizer.json", path);
-        if (exists(buf))
+        if (llm_path_is_file(buf))
             return open_json(buf, out, err);
         for (size_t i = 0; i < 2; i++) {
             snprintf(buf, sizeof buf, "%s/%s", path, spm[i]);
-            if (exists(buf))
+            if (llm_path_is_file(buf))
                 return open_model(buf, out, err);
         }
         snprintf(buf, sizeof buf, "%s/vocab.json", path);
         snprintf(buf2, sizeof buf2, "%s/merges.txt", path);
-        if (exists(buf) && exists(buf2))
+        if (llm_path_is_file(buf) && llm_path_is_file(buf2))
             return llm_tokenizer_from_vocab_json(buf, buf2, out, err);
         snprintf(buf, sizeof buf, "%s/vocab.txt", path);
-        if (exists(buf))
+        if (llm_path_is_file(buf))
             return llm_tokenizer_from_vocab_txt(buf, out, err);
         return llm_error_set(err, LLM_ERR_IO,
                              "'%s' has no tokenizer.json, spiece.model, tokenizer.model, "
                              "vocab.json + merges.txt or vocab.txt",
                              path);
     }
-    if (!exists(path))
+    if (!llm_path_is_file(path))
         return llm_error_set(err, LLM_ERR_IO, "cannot open '%s': no such file", path);
     if (ends_with(path, ".gguf"))
         return open_gguf(path, out, err);
@@ -404,7 +392,7 @@ llm_status llm_tokenizer_open_path(const char *path, struct llm_tokenizer **out,
         char dir[4096];
         dir_of(path, dir, sizeof dir);
         snprintf(buf2, sizeof buf2, "%s/merges.txt", dir);
-        if (!exists(buf2))
+        if (!llm_path_is_file(buf2))
             return llm_error_set(err, LLM_ERR_IO, "'%s' needs merges.txt beside it", path);
         return llm_tokenizer_from_vocab_json(path, buf2, out, err);
     }
