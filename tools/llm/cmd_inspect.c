@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "common/dtype.h"
+#include "common/path.h"
 #include "model/gguf.h"
 #include "model/hf_import.h"
 
@@ -205,8 +205,7 @@ int llm_cmd_inspect(int argc, char **argv)
     if (!path)
         return llm_cli_usage("inspect", "no model file or directory given");
 
-    struct stat sb;
-    bool is_dir = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    bool is_dir = llm_path_is_dir(path);
     llm_gguf *g = NULL;
     llm_error err = {0};
     llm_status st = is_dir ? llm_hf_import(path, NULL, &g, &err) : llm_gguf_open(path, NULL, &g, &err);
