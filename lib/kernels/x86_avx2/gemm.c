@@ -5,9 +5,11 @@
  * each output keeps its own 8-lane accumulator, updated in the same order whatever the tile
  * shape, and is reduced by the same horizontal sum at the end, so an output's bytes never depend
  * on where the tile boundaries fall (thread-count invariance). Prefill (T > 1) uses 4 × 3 tiles
- * for float weights, q8_0 and q4_0, and 4 × 2 for the other quantized ones, so each weight vector loaded or unpacked
- * serves four tokens; decode (T = 1) walks f32 and q8_0 rows one at a time (one forward
- * stream) and the types with costlier unpacking in 1 × 4 tiles, with software prefetch ahead.
+ * for float weights and q8_0, and 4 × 2 for the other quantized ones, so each weight vector
+ * loaded or unpacked serves four tokens; decode (T = 1) walks f32 and q8_0 rows one at a time
+ * (one forward stream) and the types with costlier unpacking in 1 × 4 tiles, with software
+ * prefetch ahead. q4_0 is the exception: eight rows share one accumulator, one row per lane
+ * (its own section explains why the bytes still do not depend on the tiles).
  * Within a call the loops run over groups of RN rows outside and tiles of tokens inside, so a
  * group's weights stay in L1 while every token passes over them.
  *
@@ -191,12 +193,12 @@ LLM_GEMM_FN(llm_gemm_bf16_avx2)
 }
 
 // ------------------------------------------------------------------------------------------------
-// legacy 32-element blocks: q8_0, q4_0, q5_0 against q8_0 (signed weights), q4_1, q5_1 against
-// q8_1 (unsigned weights plus min)
+// legacy 32-element blocks: q8_0, q5_0 against q8_0 (signed weights), q4_1, q5_1 against q8_1
+// (unsigned weights plus min); q4_0 has its own section below
 
-enum { WQ8_0 = 0, WQ4_0 = 1, WQ5_0 = 2, WQ4_1 = 3, WQ5_1 = 4 };
+enum { WQ8_0 = 0, WQ5_0 = 1, WQ4_1 = 2, WQ5_1 = 3 };
 
-static const int wq_bytes[] = {34, 18, 22, 20, 24};
+static const int wq_bytes[] = {34, 22, 20, 24};
 
 /* 32 bytes, each 0xFF where the matching bit of the 32-bit little-endian word is set */
 INLINE __m256i bytes_from_bits_32(const uint8_t *p)
@@ -228,8 +230,6 @@ INLINE __m256i unpack_q(const int wt, const uint8_t *blk)
     switch (wt) {
     case WQ8_0:
         return _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
-    case WQ4_0:
-        return _mm256_sub_epi8(nibbles(blk + 2), _mm256_set1_epi8(8));
     case WQ5_0: {
         /* (nibble | hbit << 4) − 16 = nibble | (hbit ? 0 : 0xF0) as int8 */
         const __m256i hi = _mm256_andnot_si256(bytes_from_bits_32(blk + 2), _mm256_set1_epi8((char)0xF0));
@@ -301,52 +301,121 @@ INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int6
             Y[t * ldy + n] = hsum(acc[t][n]) + accm[t][n];
 }
 
-/* q4_0 × q8_0 for one token, R rows at a time. The nibbles go into vpmaddubsw as they are
- * (0..15) and 8·Σx per lane, computed once per activation block for the R rows, is taken out:
- * the same exact integers as the signed form of tile_legacy without its two sign operations,
- * then the same scaling and accumulation, so each output has the same bytes. */
-INLINE void matvec_q4_0_rows(const int R, float *Y, const uint8_t *X, const uint8_t *W,
-                             size_t ldw, int64_t K)
+// ------------------------------------------------------------------------------------------------
+// q4_0: eight weight rows in the eight lanes of one accumulator
+//
+// Each output is Σ_b float(i_b) · (d_w,b · d_x,b), accumulated block after block by one fused
+// multiply-add, where i_b = Σ (q − 8) · x over the block is an exact integer. The integers of
+// eight rows are reduced into one vector (row r in lane r) and a single vfmadd updates all
+// eight outputs: per weight block that is a third of the work of a per-row accumulator, which
+// leaves the single-token product bound by memory rather than by instructions. Prefill and
+// decode run the same code, and any tile gives the same bytes, because each output's sequence
+// of roundings is fixed by the block order alone.
+
+/* The 8 weight scales of block b of rows off[0..7] (byte offsets from W), as f32 lanes. */
+INLINE __m256 q4_0_scales8(const uint8_t *W, const size_t *off, size_t boff)
+{
+    uint16_t v[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < 8; r++)
+        memcpy(&v[r], W + off[r] + boff, sizeof v[r]);
+    const __m128i h = _mm_set_epi16((short)v[7], (short)v[6], (short)v[5], (short)v[4], (short)v[3],
+                      (short)v[2], (short)v[1], (short)v[0]);
+    return _mm256_cvtph_ps(h);
+}
+
+/* RT tokens × eight rows. off[r] is the byte offset of row r from W (rows past the end of a
+ * matrix repeat its last row; their lanes are not stored). Y gets nstore outputs per token. */
+INLINE void q4_0_tile8(const int RT, float *Y, int64_t ldy, const uint8_t *X, size_t ldx,
+                       const uint8_t *W, const size_t *off, int nstore, size_t prefetch_ahead,
+                       int64_t K)
 {
     const size_t wb = 18, xb = 34;
     const int64_t nb = K / QK;
     const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
     __m256 acc[4];
 #pragma GCC unroll 4
-    for (int r = 0; r < R; r++)
-        acc[r] = _mm256_setzero_ps();
+    for (int t = 0; t < RT; t++)
+        acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
-        const uint8_t *xblk = X + (size_t)b * xb;
-        const __m256i xq = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + 2));
-        const __m256i corr = _mm256_madd_epi16(_mm256_maddubs_epi16(eight, xq), ones);
-        const __m256 dx = _mm256_set1_ps(f16(xblk));
-        const uint8_t *blk = W + (size_t)b * wb;
+        const size_t boff = (size_t)b * wb;
+        if (prefetch_ahead) {
+            /* the eight rows are one contiguous run of 8·nb blocks: 144 bytes of it per step,
+             * prefetch_ahead bytes ahead, so the next groups arrive while this one is used */
+            const char *pf = (const char *)W + off[0] + prefetch_ahead + 8 * boff;
+            _mm_prefetch(pf, _MM_HINT_T0);
+            _mm_prefetch(pf + 64, _MM_HINT_T0);
+            _mm_prefetch(pf + 128, _MM_HINT_T0);
+        }
+        /* rows j and j + 4 share a register: the pairwise sums below then leave row r in
+         * lane r. Low nibbles are elements 0..15 of a block, high nibbles 16..31. */
+        __m256i lo[4], hi[4];
 #pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            const uint8_t *br = blk + (size_t)r * ldw;
-            /* a lone row: 32 blocks on; R rows: the same place two tiles on */
-            _mm_prefetch((const char *)(R == 1 ? br + 32 * wb : br + 2 * (size_t)R * ldw),
-                         _MM_HINT_T0);
-            const __m256i p32 = _mm256_sub_epi32(
-                _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles(br + 2), xq), ones), corr);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32),
-                                     _mm256_mul_ps(_mm256_set1_ps(f16(br)), dx), acc[r]);
+        for (int j = 0; j < 4; j++) {
+            const __m256i w = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(
+                    _mm_loadu_si128((const __m128i *)(const void *)(W + off[j] + boff + 2))),
+                _mm_loadu_si128((const __m128i *)(const void *)(W + off[j + 4] + boff + 2)), 1);
+            lo[j] = _mm256_and_si256(w, low4);
+            hi[j] = _mm256_and_si256(_mm256_srli_epi16(w, 4), low4);
+        }
+        const __m256 dw = q4_0_scales8(W, off, boff);
+#pragma GCC unroll 4
+        for (int t = 0; t < RT; t++) {
+            const uint8_t *xblk = X + (size_t)t * ldx + (size_t)b * xb;
+            const __m256i xl = _mm256_broadcastsi128_si256(
+                _mm_loadu_si128((const __m128i *)(const void *)(xblk + 2)));
+            const __m256i xh = _mm256_broadcastsi128_si256(
+                _mm_loadu_si128((const __m128i *)(const void *)(xblk + 18)));
+            /* 16-bit sums stay below 2 · 2 · 15 · 127 in magnitude: no saturation */
+            const __m256i c16 =
+                _mm256_add_epi16(_mm256_maddubs_epi16(eight, xl), _mm256_maddubs_epi16(eight, xh));
+            __m256i m[4];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[j], xl),
+                                                   _mm256_maddubs_epi16(hi[j], xh));
+                m[j] = _mm256_madd_epi16(_mm256_sub_epi16(p, c16), ones);
+            }
+            const __m256i i8 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]),
+                                                 _mm256_hadd_epi32(m[2], m[3]));
+            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(f16(xblk)));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i8), d, acc[t]);
         }
     }
 #pragma GCC unroll 4
-    for (int r = 0; r < R; r++)
-        Y[r] = hsum(acc[r]) + 0.0f; /* + 0: as tile_legacy's (zero) min term, for -0 sums */
+    for (int t = 0; t < RT; t++) {
+        if (nstore == 8) {
+            _mm256_storeu_ps(Y + t * ldy, acc[t]);
+        } else {
+            float y[8];
+            _mm256_storeu_ps(y, acc[t]);
+            memcpy(Y + t * ldy, y, sizeof(float) * (size_t)nstore);
+        }
+    }
 }
 
-/* Four rows at a time: in a GPT-2-small model at least as fast as one, two or eight. */
-static void matvec_q4_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw, int64_t N,
-                        int64_t K)
+static void gemm_q4_0(float *Y, int64_t ldy, const uint8_t *X, size_t ldx, const uint8_t *W,
+                      size_t ldw, int64_t T, int64_t N, int64_t K)
 {
-    int64_t n = 0;
-    for (; n + 4 <= N; n += 4)
-        matvec_q4_0_rows(4, Y + n, X, W + (size_t)n * ldw, ldw, K);
-    for (; n < N; n++)
-        matvec_q4_0_rows(1, Y + n, X, W + (size_t)n * ldw, ldw, K);
+    for (int64_t n = 0; n < N; n += 8) {
+        const int rows = (int)(N - n < 8 ? N - n : 8);
+        size_t off[8];
+        for (int r = 0; r < 8; r++)
+            off[r] = (size_t)(r < rows ? r : rows - 1) * ldw;
+        const uint8_t *w = W + (size_t)n * ldw;
+        float *y = Y + n;
+        if (T == 1) { /* memory-bound: fetch two groups ahead */
+            q4_0_tile8(1, y, ldy, X, ldx, w, off, rows, 16 * ldw, K);
+            continue;
+        }
+        int64_t t = 0;
+        for (; t + 4 <= T; t += 4)
+            q4_0_tile8(4, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
+        for (; t < T; t++)
+            q4_0_tile8(1, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
+    }
 }
 
 INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, size_t ldx,
@@ -356,10 +425,6 @@ INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, siz
     if (T == 1) {
         /* q8_0 rows one at a time (little work per byte: one forward stream per thread); the
          * 4- and 5-bit types four at a time, so the unpacking of four rows overlaps */
-        if (wt == WQ4_0) {
-            matvec_q4_0(Y, X, W, ldw, N, K);
-            return;
-        }
         int64_t n = 0;
         if (wt != WQ8_0)
             for (; n + 4 <= N; n += 4)
@@ -368,9 +433,9 @@ INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, siz
             tile_legacy(wt, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
         return;
     }
-    /* 4 × 3 tiles where unpacking is cheap (q8_0, q4_0), 4 × 2 where the extra registers of
+    /* 4 × 3 tiles where unpacking is cheap (q8_0), 4 × 2 where the extra registers of
      * the fifth bit or the min would spill */
-    const int64_t RNmax = (wt == WQ8_0 || wt == WQ4_0) ? 3 : 2;
+    const int64_t RNmax = wt == WQ8_0 ? 3 : 2;
     for (int64_t n = 0; n < N; n += RNmax) {
         const int rn = (int)(N - n < RNmax ? N - n : RNmax);
         const uint8_t *w = W + (size_t)n * ldw;
@@ -389,7 +454,7 @@ LLM_GEMM_FN(llm_gemm_q8_0_avx2)
 
 LLM_GEMM_FN(llm_gemm_q4_0_avx2)
 {
-    gemm_legacy(WQ4_0, Y, ldy, X, ldx, W, ldw, T, N, K);
+    gemm_q4_0(Y, ldy, X, ldx, W, ldw, T, N, K);
 }
 
 LLM_GEMM_FN(llm_gemm_q5_0_avx2)
