@@ -625,6 +625,59 @@ START_TEST(test_vec_isa)
 }
 END_TEST
 
+/* e^x of every tier against exp in double: within 3 ulp (relative 3·2^-23) where the result is
+ * a normal float, the documented limits outside, and each element's bytes independent of n
+ * and of its position (a softmax row is computed with different lengths in prefill and decode) */
+START_TEST(test_exp_isa)
+{
+    for (size_t is = 0; is < sizeof isa_names / sizeof isa_names[0]; is++) {
+        const llm_kernels *k = llm_kernels_for(isa_names[is]);
+        if (k == NULL)
+            continue;
+        static float x[4096], y[4096];
+        double worst = 0;
+        for (int rep = 0; rep < 64; rep++) {
+            for (int i = 0; i < 4096; i++) /* -87.3 .. 88.3 in steps that hit many mantissas */
+                x[i] = -87.3f + 175.6f * (float)(rep * 4096 + i) / (64.0f * 4096.0f);
+            memcpy(y, x, sizeof x);
+            k->exp_f32(y, 4096);
+            for (int i = 0; i < 4096; i++) {
+                const double want = exp((double)x[i]);
+                const double rel = fabs(y[i] - want) / want;
+                if (rel > worst)
+                    worst = rel;
+            }
+        }
+        ck_assert_msg(worst <= 3.0 * 0x1p-23, "%s exp: relative error %g", k->isa, worst);
+
+        float sp[9] = {-INFINITY, INFINITY, NAN, 0.0f, -0.0f, -100.0f, 100.0f, -87.0f, 88.0f};
+        k->exp_f32(sp, 9);
+        ck_assert_msg(sp[0] == 0.0f && sp[1] == INFINITY && isnan(sp[2]), "%s exp: inf/nan", k->isa);
+        ck_assert_msg(sp[3] == 1.0f && sp[4] == 1.0f, "%s exp(0) = %g", k->isa, sp[3]);
+        ck_assert_msg(sp[5] >= 0.0f && sp[5] < 1.2e-38f, "%s exp(-100) = %g", k->isa, sp[5]);
+        ck_assert_msg(sp[6] == INFINITY, "%s exp(100) = %g", k->isa, sp[6]);
+        ck_assert(sp[7] > 1.6e-38f && sp[8] < 1.7e38f && sp[8] > 1.6e38f);
+
+        float one[1], row[37];
+        fill_rand(row, 37, 20.0f);
+        float ref[37];
+        for (int i = 0; i < 37; i++) {
+            one[0] = row[i];
+            k->exp_f32(one, 1);
+            ref[i] = one[0];
+        }
+        for (int n = 1; n <= 37; n++)
+            for (int off = 0; off + n <= 37; off += 5) {
+                float part[37];
+                memcpy(part, row + off, (size_t)n * sizeof(float));
+                k->exp_f32(part, n);
+                ck_assert_msg(memcmp(part, ref + off, (size_t)n * sizeof(float)) == 0,
+                              "%s exp: bytes depend on position (n %d, offset %d)", k->isa, n, off);
+            }
+    }
+}
+END_TEST
+
 // ------------------------------------------------------------------------------------------------
 // ops against float64
 
@@ -1037,6 +1090,7 @@ static Suite *kernels_suite(void)
     tcase_add_loop_test(tc, test_gemm_generic, 0, n_sizes);
     tcase_add_loop_test(tc, test_gemm_isa, 0, n_sizes);
     tcase_add_test(tc, test_vec_isa);
+    tcase_add_test(tc, test_exp_isa);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ops");

@@ -45,10 +45,15 @@
 #define LLM_AXPY_ROWS_FN(name)                                                                     \
     void name(float *y, const float *a, const void *x, size_t ldx, int64_t rows, int64_t n)
 
+/* x (n) = e^x, in place. Each element's result depends on its value alone, not on n or its
+ * position, so a softmax row gets the same bytes in a prompt batch and in a single step. */
+#define LLM_EXP_FN(name) void name(float *x, int64_t n)
+
 typedef LLM_GEMM_FN((*llm_gemm_fn));
 typedef LLM_QUANT_FN((*llm_quant_fn));
 typedef LLM_AXPY_FN((*llm_axpy_fn));
 typedef LLM_AXPY_ROWS_FN((*llm_axpy_rows_fn));
+typedef LLM_EXP_FN((*llm_exp_fn));
 
 typedef struct llm_kernels {
     const char *isa;                     /* "generic", "avx2", "avx512", "neon" */
@@ -58,6 +63,7 @@ typedef struct llm_kernels {
     llm_axpy_fn axpy_f16;
     llm_axpy_rows_fn axpy_rows_f32;      /* NULL: callers loop over axpy */
     llm_axpy_rows_fn axpy_rows_f16;
+    llm_exp_fn exp_f32;                  /* softmax and the sigmoid-based activations */
 } llm_kernels;
 
 /* The table for this process (detected once, thread-safe). */
@@ -96,11 +102,13 @@ uint32_t llm_gemm_act_type(uint32_t type);
 LLM_DECL_GEMM_ALL(generic);
 LLM_GEMM_FN(llm_gemm_q2_K_generic);
 LLM_GEMM_FN(llm_gemm_q3_K_generic);
+LLM_EXP_FN(llm_exp_f32_generic);
 
 #if LLM_HAVE_AVX2
 LLM_DECL_GEMM_ALL(avx2);
 LLM_AXPY_ROWS_FN(llm_axpy_rows_f32_avx2);
 LLM_AXPY_ROWS_FN(llm_axpy_rows_f16_avx2);
+LLM_EXP_FN(llm_exp_f32_avx2);
 #endif
 /* avx512 and neon fill the slots where they beat the tier below; the rest stay inherited */
 #if LLM_HAVE_AVX512

@@ -177,21 +177,54 @@ void llm_op_scale(float *y, float s, int64_t n)
         y[i] *= s;
 }
 
+/* The activations below that need e^x take it from the kernel table, a block at a time: the
+ * vector exp is several times faster than expf, and GPT-2's GELU runs on one thread while
+ * decoding. EXP_BLOCK floats live on the stack. */
+enum { EXP_BLOCK = 256 };
+
 /* GELU, tanh approximation (Hendrycks & Gimpel 2016, as GPT-2 and gelu_pytorch_tanh use),
- * computed as 0.5·x·(1 + tanh(u)) = x·σ(2u): the same function with one expf instead of tanhf
- * (a third of the time, which counts while decoding: it runs on one thread), and without the
- * cancellation in 1 + tanh(u) for negative x. */
-static inline float gelu_tanh(float x)
+ * computed as 0.5·x·(1 + tanh(u)) = x·σ(2u): the same function with one exponential instead of
+ * tanhf, and without the cancellation in 1 + tanh(u) for negative x. out = gelu(x) · up, or
+ * gelu(x) alone when up is NULL; out may be x. */
+static void gelu_tanh_mul(float *out, const float *x, const float *up, int64_t n)
 {
+    const llm_exp_fn vexp = llm_kernels_get()->exp_f32;
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-    const float u = k * (x + 0.044715f * x * x * x);
-    return x / (1.0f + expf(-2.0f * u));
+    float e[EXP_BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += EXP_BLOCK) {
+        const int64_t m = n - i0 < EXP_BLOCK ? n - i0 : EXP_BLOCK;
+        for (int64_t i = 0; i < m; i++) {
+            const float v = x[i0 + i];
+            e[i] = -2.0f * (k * (v + 0.044715f * v * v * v));
+        }
+        vexp(e, m);
+        for (int64_t i = 0; i < m; i++) {
+            const float g = x[i0 + i] / (1.0f + e[i]);
+            out[i0 + i] = up != NULL ? g * up[i0 + i] : g;
+        }
+    }
+}
+
+/* out = silu(x) · up = x·σ(x) · up, or silu(x) alone when up is NULL; out may be x */
+static void silu_mul(float *out, const float *x, const float *up, int64_t n)
+{
+    const llm_exp_fn vexp = llm_kernels_get()->exp_f32;
+    float e[EXP_BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += EXP_BLOCK) {
+        const int64_t m = n - i0 < EXP_BLOCK ? n - i0 : EXP_BLOCK;
+        for (int64_t i = 0; i < m; i++)
+            e[i] = -x[i0 + i];
+        vexp(e, m);
+        for (int64_t i = 0; i < m; i++) {
+            const float s = x[i0 + i] / (1.0f + e[i]);
+            out[i0 + i] = up != NULL ? s * up[i0 + i] : s;
+        }
+    }
 }
 
 void llm_op_gelu_tanh(float *x, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        x[i] = gelu_tanh(x[i]);
+    gelu_tanh_mul(x, x, NULL, n);
 }
 
 void llm_op_gelu_erf(float *x, int64_t n)
@@ -200,15 +233,9 @@ void llm_op_gelu_erf(float *x, int64_t n)
         x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
-static inline float silu(float x)
-{
-    return x / (1.0f + expf(-x));
-}
-
 void llm_op_silu(float *x, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        x[i] = silu(x[i]);
+    silu_mul(x, x, NULL, n);
 }
 
 void llm_op_relu(float *x, int64_t n)
@@ -219,14 +246,12 @@ void llm_op_relu(float *x, int64_t n)
 
 void llm_op_swiglu(float *out, const float *gate, const float *up, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        out[i] = silu(gate[i]) * up[i];
+    silu_mul(out, gate, up, n);
 }
 
 void llm_op_geglu(float *out, const float *gate, const float *up, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
-        out[i] = gelu_tanh(gate[i]) * up[i];
+    gelu_tanh_mul(out, gate, up, n);
 }
 
 void llm_op_softmax(float *x, int64_t n)
@@ -250,12 +275,12 @@ void llm_op_softmax_ext(float *x, int64_t n, float scale, const float *mask)
         return;
     }
     /* subtracting the max keeps every exp in (0, 1]: no overflow, and the sum is >= 1 */
+    for (int64_t i = 0; i < n; i++)
+        x[i] -= max;
+    llm_kernels_get()->exp_f32(x, n);
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-        const float e = expf(x[i] - max);
-        x[i] = e;
-        sum += e;
-    }
+    for (int64_t i = 0; i < n; i++)
+        sum += x[i];
     const float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++)
         x[i] *= inv;

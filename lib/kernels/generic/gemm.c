@@ -335,3 +335,12 @@ LLM_AXPY_FN(llm_axpy_f16_generic)
     for (int64_t i = 0; i < n; i++)
         y[i] += a * llm_f16_to_f32(b[i]);
 }
+
+// ------------------------------------------------------------------------------------------------
+// elementwise
+
+LLM_EXP_FN(llm_exp_f32_generic)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = expf(x[i]);
+}
