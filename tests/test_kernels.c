@@ -1005,6 +1005,61 @@ START_TEST(test_matmul_threads)
 }
 END_TEST
 
+/* A product with its activation applied by the pool's threads gives the bytes of the product
+ * followed by the single-threaded element-wise op, for every activation, 1 and 3 threads. */
+START_TEST(test_matmul_act)
+{
+    const int64_t N = 301, K = 256;
+    static const int64_t Ts[] = {1, 6};
+    static const llm_act acts[] = {LLM_ACT_GELU_TANH, LLM_ACT_GELU_ERF, LLM_ACT_RELU,
+                                   LLM_ACT_SILU_MUL, LLM_ACT_GELU_TANH_MUL};
+    const uint32_t type = LLM_DTYPE_Q8_0;
+    uint8_t *W = malloc((size_t)llm_dtype_row_bytes(type, K) * N);
+    make_weights(type, W, N, K);
+    llm_weight w = {W, type, N, K};
+    for (size_t tt = 0; tt < 2; tt++) {
+        const int64_t T = Ts[tt];
+        float *X = malloc((size_t)(T * K) * sizeof(float)), *bias = malloc((size_t)N * sizeof(float));
+        float *aux = malloc((size_t)(T * N) * sizeof(float));
+        float *want = malloc((size_t)(T * N) * sizeof(float)), *got = malloc((size_t)(T * N) * sizeof(float));
+        fill_rand(X, T * K, 3.0f);
+        fill_rand(bias, N, 1.0f);
+        fill_rand(aux, T * N, 2.0f);
+        const size_t sb = llm_op_matmul_scratch(type, T, K);
+        void *scratch = llm_aligned_alloc(sb + 64);
+        for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+            llm_compute c0 = {NULL, scratch, sb};
+            llm_op_matmul(&c0, want, X, &w, bias, T);
+            switch (acts[a]) {
+            case LLM_ACT_GELU_TANH: llm_op_gelu_tanh(want, T * N); break;
+            case LLM_ACT_GELU_ERF: llm_op_gelu_erf(want, T * N); break;
+            case LLM_ACT_RELU: llm_op_relu(want, T * N); break;
+            case LLM_ACT_SILU_MUL: llm_op_swiglu(want, want, aux, T * N); break;
+            default: llm_op_geglu(want, want, aux, T * N); break;
+            }
+            const int gated = acts[a] == LLM_ACT_SILU_MUL || acts[a] == LLM_ACT_GELU_TANH_MUL;
+            for (uint32_t th = 1; th <= 3; th += 2) {
+                llm_pool *pool = llm_pool_create(th, NULL, NULL);
+                llm_compute c = {pool, scratch, sb};
+                memset(got, 0xFF, (size_t)(T * N) * sizeof(float));
+                llm_op_matmul_act(&c, got, X, &w, bias, T, acts[a], gated ? aux : NULL);
+                llm_pool_destroy(pool);
+                ck_assert_msg(memcmp(want, got, (size_t)(T * N) * sizeof(float)) == 0,
+                              "activation %d, T=%lld, %u threads: not the bytes of matmul + op",
+                              (int)acts[a], (long long)T, th);
+            }
+        }
+        llm_aligned_free(scratch);
+        free(X);
+        free(bias);
+        free(aux);
+        free(want);
+        free(got);
+    }
+    free(W);
+}
+END_TEST
+
 /* A host parallel_for (runs indices backwards) gives the same bytes as the library's pool. */
 static void host_for(void *host, void (*fn)(void *, uint32_t), void *ctx, uint32_t n)
 {
@@ -1106,6 +1161,7 @@ static Suite *kernels_suite(void)
     tc = tcase_create("threads");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_matmul_threads);
+    tcase_add_test(tc, test_matmul_act);
     tcase_add_test(tc, test_pool_host);
     suite_add_tcase(s, tc);
     return s;

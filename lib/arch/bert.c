@@ -318,9 +318,10 @@ static size_t bert_scratch_bytes(const llm_model *m, uint32_t n_ctx, uint32_t n_
 /* row-parallel element-wise steps                                                                */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* LayerNorm and GELU are cheap per element but run over (T, E) and (T, n_ff) in every layer; the
- * ops are single-threaded, so split rows over the pool. Each row is computed exactly as a single
- * call would compute it, so the result never depends on the thread count. */
+/* LayerNorm is cheap per element but runs over (T, E) twice in every layer, and the op is
+ * single-threaded, so split rows over the pool (GELU runs inside its product, through
+ * llm_op_matmul_act). Each row is computed exactly as a single call would compute it, so the
+ * result never depends on the thread count. */
 typedef struct bert_rows_job {
     float *y;
     const float *x;
@@ -328,7 +329,6 @@ typedef struct bert_rows_job {
     int64_t T, n;
     float eps;
     uint32_t parts;
-    int kind;                       /* 0 layernorm, 1 gelu_erf in place on y */
 } bert_rows_job;
 
 static void bert_rows_task(void *ctx, uint32_t i)
@@ -337,10 +337,7 @@ static void bert_rows_task(void *ctx, uint32_t i)
     int64_t t0 = j->T * i / j->parts, t1 = j->T * (i + 1) / j->parts;
     if (t1 <= t0)
         return;
-    if (j->kind == 0)
-        llm_op_layernorm(j->y + t0 * j->n, j->x + t0 * j->n, j->w, j->b, t1 - t0, j->n, j->eps);
-    else
-        llm_op_gelu_erf(j->y + t0 * j->n, (t1 - t0) * j->n);
+    llm_op_layernorm(j->y + t0 * j->n, j->x + t0 * j->n, j->w, j->b, t1 - t0, j->n, j->eps);
 }
 
 static void bert_rows_run(llm_pool *pool, bert_rows_job *j)
@@ -358,13 +355,7 @@ static void bert_rows_run(llm_pool *pool, bert_rows_job *j)
 static void bert_layernorm(llm_pool *pool, float *y, const float *x, const float *w,
                            const float *b, int64_t T, int64_t n, float eps)
 {
-    bert_rows_job j = {.y = y, .x = x, .w = w, .b = b, .T = T, .n = n, .eps = eps, .kind = 0};
-    bert_rows_run(pool, &j);
-}
-
-static void bert_gelu(llm_pool *pool, float *y, int64_t T, int64_t n)
-{
-    bert_rows_job j = {.y = y, .T = T, .n = n, .kind = 1};
+    bert_rows_job j = {.y = y, .x = x, .w = w, .b = b, .T = T, .n = n, .eps = eps};
     bert_rows_run(pool, &j);
 }
 
@@ -378,7 +369,7 @@ static llm_status bert_encode(llm_run *r, const int32_t *ids, const uint32_t *se
     const llm_model *m = r->m;
     const llm_hparams *hp = &m->hp;
     const bert_weights *w = m->weights;
-    const int64_t E = hp->n_embd, F = hp->n_ff;
+    const int64_t E = hp->n_embd;
     const int H = (int)hp->n_head, D = (int)hp->head_dim;
 
     LLM_CHECK(err, ids && seq_start && hidden && n_seq > 0, LLM_ERR_INVALID_ARG,
@@ -476,8 +467,7 @@ static llm_status bert_encode(llm_run *r, const int32_t *ids, const uint32_t *se
         bert_layernorm(pool, x, tmp, l->attn_norm_w, l->attn_norm_b, T, E, hp->norm_eps);
 
         // ---- feed-forward: down(gelu_erf(up x)) ----
-        llm_op_matmul(&c, ff, x, &l->up, l->bup, T);
-        bert_gelu(pool, ff, T, F);
+        llm_op_matmul_act(&c, ff, x, &l->up, l->bup, T, LLM_ACT_GELU_ERF, NULL);
         llm_op_matmul(&c, tmp, ff, &l->down, l->bdown, T);
         llm_op_add(tmp, x, (int64_t)T * E);
         bert_layernorm(pool, x, tmp, l->out_norm_w, l->out_norm_b, T, E, hp->norm_eps);

@@ -179,7 +179,7 @@ static llm_status gpt2_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32
     gpt2_bufs b;
     carve(&c, hp, r->n_ctx, r->n_batch, llm_pool_threads(r->comp.pool), &b);
     llm_compute comp = llm_run_compute(r, b.scratch, b.scratch_bytes);
-    const int64_t E = hp->n_embd, F = hp->n_ff;
+    const int64_t E = hp->n_embd;
 
     for (uint32_t t = 0; t < n; t++)
         b.pos[t] = (int32_t)(pos0 + t);
@@ -226,8 +226,7 @@ static llm_status gpt2_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32
         llm_op_add(b.x, b.xn, n * E);
 
         llm_op_layernorm(b.xn, b.x, L->ln2_w, L->ln2_b, n, E, hp->norm_eps);
-        llm_op_matmul(&comp, b.h, b.xn, &L->up, L->bup, n);
-        llm_op_gelu_tanh(b.h, n * F);
+        llm_op_matmul_act(&comp, b.h, b.xn, &L->up, L->bup, n, LLM_ACT_GELU_TANH, NULL);
         llm_op_matmul(&comp, b.xn, b.h, &L->down, L->bdown, n);
         llm_op_add(b.x, b.xn, n * E);
     }

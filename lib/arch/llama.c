@@ -193,7 +193,7 @@ static llm_status llama_decode(llm_run *r, const int32_t *ids, uint32_t n, uint3
     carve(&c, hp, r->n_ctx, r->n_batch, llm_pool_threads(r->comp.pool), &b);
     llm_compute comp = llm_run_compute(r, b.scratch, b.scratch_bytes);
 
-    const int64_t E = hp->n_embd, F = hp->n_ff;
+    const int64_t E = hp->n_embd;
     const int64_t QD = (int64_t)hp->n_head * hp->head_dim;
     const int64_t KD = (int64_t)hp->n_head_kv * hp->head_dim;
     for (uint32_t t = 0; t < n; t++)
@@ -228,9 +228,8 @@ static llm_status llama_decode(llm_run *r, const int32_t *ids, uint32_t n, uint3
         llm_op_add(b.x, b.xn, n * E);
         /* feed-forward */
         llm_op_rmsnorm(b.xn, b.x, L->ffn_norm, n, E, hp->norm_eps);
-        llm_op_matmul(&comp, b.g, b.xn, &L->gate, NULL, n);
         llm_op_matmul(&comp, b.u, b.xn, &L->up, NULL, n);
-        llm_op_swiglu(b.g, b.g, b.u, n * F);
+        llm_op_matmul_act(&comp, b.g, b.xn, &L->gate, NULL, n, LLM_ACT_SILU_MUL, b.u);
         llm_op_matmul(&comp, b.xn, b.g, &L->down, NULL, n);
         llm_op_add(b.x, b.xn, n * E);
     }

@@ -577,12 +577,11 @@ static void t5_ffn(const llm_compute *c, const llm_model *m, const t5_layer *Lw,
     float *a = T5_BUF(r, L, ff_a), *b = T5_BUF(r, L, ff_b);
     llm_op_rmsnorm(xn, x, Lw->ffn_norm, T, hp->n_embd, hp->norm_eps);
     if (hp->ffn == LLM_FFN_GEGLU) {
-        llm_op_matmul(c, a, xn, &Lw->gate, NULL, T);   /* (T, d_ff) wi_0 */
         llm_op_matmul(c, b, xn, &Lw->up, NULL, T);     /* (T, d_ff) wi_1 */
-        llm_op_geglu(a, a, b, T * (int64_t)hp->n_ff);  /* gelu_tanh(wi_0 x) * wi_1 x */
+        /* (T, d_ff) gelu_tanh(wi_0 x) * wi_1 x */
+        llm_op_matmul_act(c, a, xn, &Lw->gate, NULL, T, LLM_ACT_GELU_TANH_MUL, b);
     } else {
-        llm_op_matmul(c, a, xn, &Lw->up, NULL, T);     /* (T, d_ff) */
-        llm_op_relu(a, T * (int64_t)hp->n_ff);
+        llm_op_matmul_act(c, a, xn, &Lw->up, NULL, T, LLM_ACT_RELU, NULL); /* (T, d_ff) */
     }
     llm_op_matmul(c, xn, a, &Lw->down, NULL, T);       /* (T, d) */
     llm_op_add(x, xn, T * (int64_t)hp->n_embd);

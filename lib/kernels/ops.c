@@ -38,9 +38,13 @@ typedef struct matmul_job {
     const llm_weight *W;     /* (N, K) */
     size_t ldw;
     const float *bias;       /* (N) or NULL */
+    llm_act act;
+    const float *aux;        /* (T, N) second operand of the gated activations */
     int64_t T, N, K;
     int64_t chunk;           /* weight rows per task */
 } matmul_job;
+
+static void apply_act(llm_act act, float *y, const float *aux, int64_t n);
 
 static void matmul_quant_task(void *ctx, uint32_t t)
 {
@@ -62,27 +66,38 @@ static void matmul_task(void *ctx, uint32_t i)
                 y[n] += j->bias[n0 + n];
         }
     }
+    if (j->act != LLM_ACT_NONE)
+        for (int64_t t = 0; t < j->T; t++)
+            apply_act(j->act, j->Y + t * j->N + n0,
+                      j->aux != NULL ? j->aux + t * j->N + n0 : NULL, nn);
 }
 
 void llm_op_matmul(const llm_compute *c, float *Y, const float *X, const llm_weight *W,
                    const float *bias, int64_t T)
+{
+    llm_op_matmul_act(c, Y, X, W, bias, T, LLM_ACT_NONE, NULL);
+}
+
+void llm_op_matmul_act(const llm_compute *c, float *Y, const float *X, const llm_weight *W,
+                       const float *bias, int64_t T, llm_act act, const float *aux)
 {
     if (T <= 0 || W->rows <= 0)
         return;
     const llm_kernels *kern = llm_kernels_get();
     llm_pool *pool = c != NULL ? c->pool : NULL;
     matmul_job j = {
-        .kern = kern, .Y = Y, .X = X, .W = W, .bias = bias, .T = T, .N = W->rows, .K = W->cols,
+        .kern = kern, .Y = Y, .X = X, .W = W, .bias = bias, .act = act, .aux = aux, .T = T,
+        .N = W->rows, .K = W->cols,
         .ldw = (size_t)llm_dtype_row_bytes(W->type, (uint64_t)W->cols),
     };
-    const uint32_t act = llm_gemm_act_type(W->type);
-    if (act == LLM_DTYPE_F32) {
+    const uint32_t act_type = llm_gemm_act_type(W->type);
+    if (act_type == LLM_DTYPE_F32) {
         j.Xq = (void *)(uintptr_t)X;
         j.ldx = (size_t)j.K * sizeof(float);
     } else {
-        j.quant = kern->quant[act];
+        j.quant = kern->quant[act_type];
         j.Xq = c->scratch;
-        j.ldx = (size_t)llm_dtype_row_bytes(act, (uint64_t)j.K);
+        j.ldx = (size_t)llm_dtype_row_bytes(act_type, (uint64_t)j.K);
         llm_pool_run(T > 1 ? pool : NULL, matmul_quant_task, &j, (uint32_t)T);
     }
     /* Chunks of weight rows. A matrix-vector product is memory-bound: two long contiguous runs
@@ -252,6 +267,18 @@ void llm_op_swiglu(float *out, const float *gate, const float *up, int64_t n)
 void llm_op_geglu(float *out, const float *gate, const float *up, int64_t n)
 {
     gelu_tanh_mul(out, gate, up, n);
+}
+
+static void apply_act(llm_act act, float *y, const float *aux, int64_t n)
+{
+    switch (act) {
+    case LLM_ACT_GELU_TANH: gelu_tanh_mul(y, y, NULL, n); break;
+    case LLM_ACT_GELU_ERF: llm_op_gelu_erf(y, n); break;
+    case LLM_ACT_RELU: llm_op_relu(y, n); break;
+    case LLM_ACT_SILU_MUL: silu_mul(y, y, aux, n); break;
+    case LLM_ACT_GELU_TANH_MUL: gelu_tanh_mul(y, y, aux, n); break;
+    case LLM_ACT_NONE: break;
+    }
 }
 
 void llm_op_softmax(float *x, int64_t n)

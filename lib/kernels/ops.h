@@ -51,6 +51,22 @@ size_t llm_op_matmul_scratch(uint32_t type, int64_t T, int64_t K);
 void llm_op_matmul(const llm_compute *c, float *Y, const float *X, const llm_weight *W,
                    const float *bias, int64_t T);
 
+/* An activation applied to a product's outputs by the thread that computed them. */
+typedef enum llm_act {
+    LLM_ACT_NONE = 0,
+    LLM_ACT_GELU_TANH,     /* y = gelu_tanh(y) */
+    LLM_ACT_GELU_ERF,      /* y = gelu_erf(y) */
+    LLM_ACT_RELU,          /* y = relu(y) */
+    LLM_ACT_SILU_MUL,      /* y = silu(y) · aux, as llm_op_swiglu */
+    LLM_ACT_GELU_TANH_MUL  /* y = gelu_tanh(y) · aux, as llm_op_geglu */
+} llm_act;
+
+/* llm_op_matmul, then act over Y (aux: (T, N), for the gated forms; else NULL). The bytes are
+ * those of the product followed by the element-wise op, with the activation spread over the
+ * threads and done while the outputs are still in cache. */
+void llm_op_matmul_act(const llm_compute *c, float *Y, const float *X, const llm_weight *W,
+                       const float *bias, int64_t T, llm_act act, const float *aux);
+
 /* dst (n, K) = rows ids[0..n) of W, dequantized. */
 void llm_op_get_rows(float *dst, const llm_weight *W, const int32_t *ids, int64_t n);
 
