@@ -108,6 +108,7 @@ void llm_op_matmul_act(const llm_compute *c, float *Y, const float *X, const llm
     if (T == 1) {
         const int64_t tasks = 2 * (int64_t)llm_pool_threads(pool);
         j.chunk = (j.N + tasks - 1) / tasks;
+        j.chunk = (j.chunk + 7) & ~(int64_t)7; /* whole groups of eight rows (q4_0 tiles) */
         if (j.chunk < 16)
             j.chunk = 16;
     } else {
@@ -192,9 +193,8 @@ void llm_op_scale(float *y, float s, int64_t n)
         y[i] *= s;
 }
 
-/* The activations below that need e^x take it from the kernel table, a block at a time: the
- * vector exp is several times faster than expf, and GPT-2's GELU runs on one thread while
- * decoding. EXP_BLOCK floats live on the stack. */
+/* The activations below that need e^x take it from the kernel table, a block at a time (the
+ * vector exp is several times faster than expf). EXP_BLOCK floats live on the stack. */
 enum { EXP_BLOCK = 256 };
 
 /* GELU, tanh approximation (Hendrycks & Gimpel 2016, as GPT-2 and gelu_pytorch_tanh use),

@@ -307,8 +307,9 @@ INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int6
 // Each output is Σ_b float(i_b) · (d_w,b · d_x,b), accumulated block after block by one fused
 // multiply-add, where i_b = Σ (q − 8) · x over the block is an exact integer. The integers of
 // eight rows are reduced into one vector (row r in lane r) and a single vfmadd updates all
-// eight outputs: per weight block that is a third of the work of a per-row accumulator, which
-// leaves the single-token product bound by memory rather than by instructions. Prefill and
+// eight outputs: per weight block about half the instructions of a per-row accumulator (the
+// low and high halves are also added before widening), which leaves the single-token product
+// bound by memory rather than by instructions. Prefill and
 // decode run the same code, and any tile gives the same bytes, because each output's sequence
 // of roundings is fixed by the block order alone.
 
@@ -319,8 +320,8 @@ INLINE __m256 q4_0_scales8(const uint8_t *W, const size_t *off, size_t boff)
 #pragma GCC unroll 8
     for (int r = 0; r < 8; r++)
         memcpy(&v[r], W + off[r] + boff, sizeof v[r]);
-    const __m128i h = _mm_set_epi16((short)v[7], (short)v[6], (short)v[5], (short)v[4], (short)v[3],
-                      (short)v[2], (short)v[1], (short)v[0]);
+    const __m128i h = _mm_set_epi16((short)v[7], (short)v[6], (short)v[5], (short)v[4],
+                                     (short)v[3], (short)v[2], (short)v[1], (short)v[0]);
     return _mm256_cvtph_ps(h);
 }
 
