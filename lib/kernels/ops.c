@@ -305,11 +305,18 @@ void llm_op_softmax_ext(float *x, int64_t n, float scale, const float *mask)
     for (int64_t i = 0; i < n; i++)
         x[i] -= max;
     llm_kernels_get()->exp_f32(x, n);
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; i++)
-        sum += x[i];
+    /* four running sums (element i goes to sum i % 4), added pairwise at the end: a fixed
+     * order, and a quarter of the dependent additions of one chain */
+    double s4[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int l = 0; l < 4; l++)
+            s4[l] += x[i + l];
+    for (int l = 0; i < n; i++, l++)
+        s4[l] += x[i];
+    const double sum = (s4[0] + s4[1]) + (s4[2] + s4[3]);
     const float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++)
+    for (i = 0; i < n; i++)
         x[i] *= inv;
 }
 
