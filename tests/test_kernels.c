@@ -652,7 +652,8 @@ START_TEST(test_exp_isa)
 
         float sp[9] = {-INFINITY, INFINITY, NAN, 0.0f, -0.0f, -100.0f, 100.0f, -87.0f, 88.0f};
         k->exp_f32(sp, 9);
-        ck_assert_msg(sp[0] == 0.0f && sp[1] == INFINITY && isnan(sp[2]), "%s exp: inf/nan", k->isa);
+        ck_assert_msg(sp[0] == 0.0f && sp[1] == INFINITY && isnan(sp[2]), "%s exp: inf/nan",
+                      k->isa);
         ck_assert_msg(sp[3] == 1.0f && sp[4] == 1.0f, "%s exp(0) = %g", k->isa, sp[3]);
         ck_assert_msg(sp[5] >= 0.0f && sp[5] < 1.2e-38f, "%s exp(-100) = %g", k->isa, sp[5]);
         ck_assert_msg(sp[6] == INFINITY, "%s exp(100) = %g", k->isa, sp[6]);
@@ -1019,9 +1020,11 @@ START_TEST(test_matmul_act)
     llm_weight w = {W, type, N, K};
     for (size_t tt = 0; tt < 2; tt++) {
         const int64_t T = Ts[tt];
-        float *X = malloc((size_t)(T * K) * sizeof(float)), *bias = malloc((size_t)N * sizeof(float));
+        float *X = malloc((size_t)(T * K) * sizeof(float));
+        float *bias = malloc((size_t)N * sizeof(float));
         float *aux = malloc((size_t)(T * N) * sizeof(float));
-        float *want = malloc((size_t)(T * N) * sizeof(float)), *got = malloc((size_t)(T * N) * sizeof(float));
+        float *want = malloc((size_t)(T * N) * sizeof(float));
+        float *got = malloc((size_t)(T * N) * sizeof(float));
         fill_rand(X, T * K, 3.0f);
         fill_rand(bias, N, 1.0f);
         fill_rand(aux, T * N, 2.0f);

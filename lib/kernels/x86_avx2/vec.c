@@ -98,8 +98,8 @@ LLM_AXPY_ROWS_FN(llm_axpy_rows_f16_avx2)
  * a few ulp), e^r by the degree-6 minimax polynomial of Cephes' expf, 2^n built in the exponent
  * field. Within 2^-23 relative (1 ulp) of e^x where the result is a normal float. Below
  * ln(FLT_MIN) the result is 0 (expf gives a subnormal, less than 1.2e-38); above 88.376 it is
- * +inf (e^x is at most FLT_MAX there); NaN stays NaN; e^−inf = 0 exactly, as masked softmax
- * entries need. */
+ * +inf (where e^x is between 2^127.5 and FLT_MAX); NaN stays NaN; e^−inf = 0 exactly, as
+ * masked softmax entries need. */
 static inline __m256 exp8(__m256 x)
 {
     const __m256 lo = _mm256_set1_ps(-87.33654475f), hi = _mm256_set1_ps(88.37626266f);
@@ -116,7 +116,8 @@ static inline __m256 exp8(__m256 x)
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
     p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fn), _mm256_set1_epi32(127)), 23);
+    const __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fn), _mm256_set1_epi32(127)), 23);
     __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
     y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
     y = _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, hi, _CMP_GT_OQ));
