@@ -3,9 +3,10 @@
  * token at a time, matrix × vector), with generation compared to the memory-bandwidth bound
  * bandwidth / (bytes of weights and KV cache read per token). The bandwidth is measured here, on
  * this machine, with the same triad `llm bench kernels` uses (STREAM's convention), and also as
- * a read-only sum, the tighter bound for decoding, which only reads; right before each run:
- * on a shared machine it moves by a third from one minute to the next, and a ratio is only
- * meaningful against the bandwidth of its own moment. Generation runs -r times from the same
+ * a read-only sum, the tighter bound for decoding, which only reads; right before and right
+ * after each run, and the run is compared with the mean of the two: on a shared machine the
+ * bandwidth moves by a third from one minute to the next, and a ratio is only meaningful
+ * against the bandwidth of its own moment. Generation runs -r times from the same
  * prompt (its cache is kept, so later runs skip the prompt); the median ratio is the result.
  * Encoder-decoder models report encoder and decoder tokens/s instead.
  */
@@ -155,8 +156,8 @@ int llm_bench_generate(int argc, char **argv)
     for (int64_t r = 0; r < runs; r++) {
         fprintf(stderr, "run %lld/%lld: measuring memory bandwidth, generating %lld tokens...\n",
                 (long long)r + 1, (long long)runs, (long long)n_gen);
-        const double gbs = llm_bench_stream_gbs((uint32_t)threads);
-        const double rgbs = llm_bench_read_gbs((uint32_t)threads);
+        const double gbs0 = llm_bench_stream_gbs((uint32_t)threads);
+        const double rgbs0 = llm_bench_read_gbs((uint32_t)threads);
         /* back to the prompt: its cache is kept, only its last token is evaluated again */
         st = llm_session_feed_prompt(s, ids, (size_t)n_prompt, NULL);
         if (st == LLM_OK) {
@@ -168,12 +169,15 @@ int llm_bench_generate(int argc, char **argv)
             goto done;
         }
         const double t_gen = llm_cli_now() - t0;
+        const double gbs1 = llm_bench_stream_gbs((uint32_t)threads);
+        const double rgbs1 = llm_bench_read_gbs((uint32_t)threads);
+        const double gbs = (gbs0 + gbs1) / 2, rgbs = (rgbs0 + rgbs1) / 2;
         const double gen_tps = (double)n_gen / t_gen, bound = gbs * 1e9 / bytes;
         ratios[r] = gen_tps / bound;
         read_ratios[r] = gen_tps / (rgbs * 1e9 / bytes);
-        printf("generate   %lld tokens in %.3f s: %.2f tokens/s; stream %.1f GB/s -> bound %.2f "
-               "tokens/s: %.0f%%; read %.1f GB/s: %.0f%%\n",
-               (long long)n_gen, t_gen, gen_tps, gbs, bound, 100.0 * ratios[r], rgbs,
+        printf("generate   %lld tokens in %.3f s: %.2f tokens/s; stream %.1f GB/s (%.1f, %.1f) -> "
+               "bound %.2f tokens/s: %.0f%%; read %.1f GB/s: %.0f%%\n",
+               (long long)n_gen, t_gen, gen_tps, gbs, gbs0, gbs1, bound, 100.0 * ratios[r], rgbs,
                100.0 * read_ratios[r]);
     }
     sort_doubles(ratios, runs);
