@@ -5,17 +5,18 @@
  * each output keeps its own 8-lane accumulator, updated in the same order whatever the tile
  * shape, and is reduced by the same horizontal sum at the end, so an output's bytes never depend
  * on where the tile boundaries fall (thread-count invariance). Prefill (T > 1) uses 4 × 3 tiles
- * for float weights and q8_0, and 4 × 2 for the other quantized ones, so each weight vector
- * loaded or unpacked serves four tokens; decode (T = 1) walks f32 and q8_0 rows one at a time
- * (one forward stream) and the types with costlier unpacking in 1 × 4 tiles, with software
- * prefetch ahead. q4_0 is the exception: eight rows share one accumulator, one row per lane
- * (its own section explains why the bytes still do not depend on the tiles).
- * Within a call the loops run over groups of RN rows outside and tiles of tokens inside, so a
- * group's weights stay in L1 while every token passes over them.
+ * for float weights and q8_0, and 4 × 2 for the K-quants, so each weight vector loaded or
+ * unpacked serves four tokens; decode (T = 1) walks f32 and q8_0 rows one at a time (one
+ * forward stream), f16 and bf16 rows four at a time and K-quant rows two at a time, with
+ * software prefetch ahead. The 4- and 5-bit legacy types (q4_0, q4_1, q5_0, q5_1) are the exception: eight rows
+ * share one accumulator, one row per lane (their section explains why the bytes still do not
+ * depend on the tiles). Within a call the loops run over groups of rows outside and tiles of
+ * tokens inside, so a group's weights stay in L1 while every token passes over them.
  *
- * Quantized weights multiply 8-bit activations with vpmaddubsw: signed weights use the
- * |w| · sign(x, w) identity, unsigned ones (q4_1, q5_1, K-quants) go in directly, and the
- * offsets (mins, −32 of q6_K) are taken out through the activations' block sums.
+ * Quantized weights multiply 8-bit activations with vpmaddubsw: signed weights (q8_0) use the
+ * |w| · sign(x, w) identity, unsigned ones (the 4- and 5-bit types, K-quants) go in directly,
+ * and the offsets (−8 and −16 of q4_0 and q5_0, mins, −32 of q6_K) are taken out through the
+ * activations' block sums.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -193,104 +194,44 @@ LLM_GEMM_FN(llm_gemm_bf16_avx2)
 }
 
 // ------------------------------------------------------------------------------------------------
-// legacy 32-element blocks: q8_0, q5_0 against q8_0 (signed weights), q4_1, q5_1 against q8_1
-// (unsigned weights plus min); q4_0 has its own section below
+// q8_0 against q8_0 activations, through the |w| · sign(x, w) identity
 
-enum { WQ8_0 = 0, WQ5_0 = 1, WQ4_1 = 2, WQ5_1 = 3 };
-
-static const int wq_bytes[] = {34, 22, 20, 24};
-
-/* 32 bytes, each 0xFF where the matching bit of the 32-bit little-endian word is set */
-INLINE __m256i bytes_from_bits_32(const uint8_t *p)
+INLINE void tile_q8_0(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
+                      const uint8_t *X, size_t ldx, const uint8_t *W, size_t ldw, int64_t K)
 {
-    uint32_t x32;
-    memcpy(&x32, p, sizeof x32);
-    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
-                                           0x0101010101010101, 0x0000000000000000);
-    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x32), shuf);
-    bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
-    return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
-}
-
-/* 16 bytes of nibbles → 32 bytes: low nibbles (elements 0..15) then high nibbles (16..31) */
-INLINE __m256i nibbles(const uint8_t *p)
-{
-    /* the 16 bytes in both halves, the upper half shifted down by 4 (the bits that cross from
-     * the next byte land in the high nibble, which the mask clears): one shift fewer than
-     * shifting a copy and inserting it */
-    const __m256i both =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)p));
-    const __m256i shifted = _mm256_srlv_epi64(both, _mm256_set_epi64x(4, 4, 0, 0));
-    return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0F));
-}
-
-/* The 32 quants of block b as bytes: signed for the _0 types, unsigned for the _1 types. */
-INLINE __m256i unpack_q(const int wt, const uint8_t *blk)
-{
-    switch (wt) {
-    case WQ8_0:
-        return _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
-    case WQ5_0: {
-        /* (nibble | hbit << 4) − 16 = nibble | (hbit ? 0 : 0xF0) as int8 */
-        const __m256i hi = _mm256_andnot_si256(bytes_from_bits_32(blk + 2), _mm256_set1_epi8((char)0xF0));
-        return _mm256_or_si256(nibbles(blk + 6), hi);
-    }
-    case WQ4_1:
-        return nibbles(blk + 4);
-    default: { /* WQ5_1 */
-        const __m256i hi = _mm256_and_si256(bytes_from_bits_32(blk + 4), _mm256_set1_epi8(0x10));
-        return _mm256_or_si256(nibbles(blk + 8), hi);
-    }
-    }
-}
-
-INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
-                        const uint8_t *X, size_t ldx, const uint8_t *W, size_t ldw, int64_t K)
-{
-    const int has_min = wt == WQ4_1 || wt == WQ5_1;
-    const size_t xb = has_min ? 36 : 34;      /* activation block: q8_1 or q8_0 */
-    const size_t xq = has_min ? 4 : 2;        /* offset of its quants */
-    const size_t wb = (size_t)wq_bytes[wt];
+    (void)wt;
+    const size_t wb = 34, xb = 34;
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[4][4];  /* (RT, RN) */
-    float accm[4][4];  /* (RT, RN) Σ m_w · s_x of the _1 types */
+    __m256 acc[4][4]; /* (RT, RN) */
 #pragma GCC unroll 4
     for (int t = 0; t < RT; t++)
 #pragma GCC unroll 4
-        for (int n = 0; n < RN; n++) {
+        for (int n = 0; n < RN; n++)
             acc[t][n] = _mm256_setzero_ps();
-            accm[t][n] = 0.0f;
-        }
     const int64_t nb = K / QK;
     for (int64_t b = 0; b < nb; b++) {
         __m256i wq[4], wa[4];
         __m256 dw[4]; /* d_w broadcast: the product with d_x is one vmulps per output */
-        float mw[4];
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
             const uint8_t *blk = W + (size_t)n * ldw + (size_t)b * wb;
             if (RT == 1) /* matrix x vector: memory-bound, so fetch ahead as for floats */
                 _mm_prefetch((const char *)(RN == 1 ? blk + 32 * wb : blk + (size_t)RN * ldw),
                              _MM_HINT_T0);
-            wq[n] = unpack_q(wt, blk);
-            wa[n] = has_min ? wq[n] : _mm256_sign_epi8(wq[n], wq[n]); /* |w| */
+            wq[n] = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
+            wa[n] = _mm256_sign_epi8(wq[n], wq[n]); /* |w| */
             dw[n] = _mm256_set1_ps(f16(blk));
-            mw[n] = has_min ? f16(blk + 2) : 0.0f;
         }
 #pragma GCC unroll 4
         for (int t = 0; t < RT; t++) {
             const uint8_t *xblk = X + (size_t)t * ldx + (size_t)b * xb;
-            const __m256i xq8 = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + xq));
+            const __m256i xq8 = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + 2));
             const __m256 dx = _mm256_set1_ps(f16(xblk));
-            const float sx = has_min ? f16(xblk + 2) : 0.0f;
 #pragma GCC unroll 4
             for (int n = 0; n < RN; n++) {
-                const __m256i xs = has_min ? xq8 : _mm256_sign_epi8(xq8, wq[n]);
-                const __m256i p16 = _mm256_maddubs_epi16(wa[n], xs);
+                const __m256i p16 = _mm256_maddubs_epi16(wa[n], _mm256_sign_epi8(xq8, wq[n]));
                 const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
                 acc[t][n] = _mm256_fmadd_ps(p, _mm256_mul_ps(dw[n], dx), acc[t][n]);
-                if (has_min)
-                    accm[t][n] += mw[n] * sx;
             }
         }
     }
@@ -298,23 +239,61 @@ INLINE void tile_legacy(const int wt, const int RT, const int RN, float *Y, int6
     for (int t = 0; t < RT; t++)
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++)
-            Y[t * ldy + n] = hsum(acc[t][n]) + accm[t][n];
+            Y[t * ldy + n] = hsum(acc[t][n]);
+}
+
+static void gemm_q8_0(float *Y, int64_t ldy, const uint8_t *X, size_t ldx, const uint8_t *W,
+                      size_t ldw, int64_t T, int64_t N, int64_t K)
+{
+    if (T == 1) { /* rows one at a time: little work per byte, one forward stream per thread */
+        for (int64_t n = 0; n < N; n++)
+            tile_q8_0(0, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+        return;
+    }
+    for (int64_t n = 0; n < N; n += 3) {
+        const int rn = (int)(N - n < 3 ? N - n : 3);
+        const uint8_t *w = W + (size_t)n * ldw;
+        for (int64_t t = 0; t < T; t += 4) {
+            const int rt = (int)(T - t < 4 ? T - t : 4);
+            TILE_SWITCH(tile_q8_0, 0, rt, rn, Y + t * ldy + n, ldy, X + (size_t)t * ldx, ldx, w,
+                        ldw, K);
+        }
+    }
 }
 
 // ------------------------------------------------------------------------------------------------
-// q4_0: eight weight rows in the eight lanes of one accumulator
+// q4_0, q4_1, q5_0, q5_1: eight weight rows in the eight lanes of one accumulator
 //
-// Each output is Σ_b float(i_b) · (d_w,b · d_x,b), accumulated block after block by one fused
-// multiply-add, where i_b = Σ (q − 8) · x over the block is an exact integer. The integers of
-// eight rows are reduced into one vector (row r in lane r) and a single vfmadd updates all
-// eight outputs: per weight block about half the instructions of a per-row accumulator (the
-// low and high halves are also added before widening), which leaves the single-token product
-// bound by memory rather than by instructions. Prefill and
-// decode run the same code, and any tile gives the same bytes, because each output's sequence
-// of roundings is fixed by the block order alone.
+// Each output is Σ_b float(i_b) · (d_w,b · d_x,b) (+ Σ_b m_w,b · s_x,b for the _1 types with a
+// min), accumulated block after block by fused multiply-adds, where i_b = Σ (u − o) · x over
+// the block is an exact integer: u the unsigned 4- or 5-bit quant, o its offset (8 for q4_0,
+// 16 for q5_0, 0 for the _1 types). The integers of eight rows are reduced into one vector (row
+// r in lane r) and a single vfmadd updates all eight outputs: per weight block about half the
+// instructions of a per-row accumulator (the low and high halves are also added before
+// widening), which leaves the single-token product bound by memory rather than by
+// instructions. Prefill and decode run the same code, and any tile gives the same bytes,
+// because each output's sequence of roundings is fixed by the block order alone.
 
-/* The 8 weight scales of block b of rows off[0..7] (byte offsets from W), as f32 lanes. */
-INLINE __m256 q4_0_scales8(const uint8_t *W, const size_t *off, size_t boff)
+enum { WQ4_0 = 0, WQ4_1 = 1, WQ5_0 = 2, WQ5_1 = 3 };
+
+/* Bytes per block, and the offsets in it of the min, the fifth bits and the nibbles */
+static const int q8r_bytes[] = {18, 20, 22, 24};
+static const int q8r_min[] = {0, 2, 0, 2};
+static const int q8r_qh[] = {0, 0, 2, 4};
+static const int q8r_qs[] = {2, 4, 6, 8};
+
+/* 32 bytes, each 0xFF where the matching bit of the 32-bit word is set */
+INLINE __m256i bytes_from_bits(uint32_t x32)
+{
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202,
+                                           0x0101010101010101, 0x0000000000000000);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x32), shuf);
+    bytes = _mm256_or_si256(bytes, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
+}
+
+/* The 8 f16 values at byte boff of rows off[0..7] (byte offsets from W), as f32 lanes. */
+INLINE __m256 f16_of_rows8(const uint8_t *W, const size_t *off, size_t boff)
 {
     uint16_t v[8];
 #pragma GCC unroll 8
@@ -325,25 +304,37 @@ INLINE __m256 q4_0_scales8(const uint8_t *W, const size_t *off, size_t boff)
     return _mm256_cvtph_ps(h);
 }
 
+INLINE uint32_t load_u32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
 /* RT tokens × eight rows. off[r] is the byte offset of row r from W (rows past the end of a
  * matrix repeat its last row; their lanes are not stored). Y gets nstore outputs per token. */
-INLINE void q4_0_tile8(const int RT, float *Y, int64_t ldy, const uint8_t *X, size_t ldx,
-                       const uint8_t *W, const size_t *off, int nstore, size_t prefetch_ahead,
-                       int64_t K)
+INLINE void tile8(const int wt, const int RT, float *Y, int64_t ldy, const uint8_t *X,
+                  size_t ldx, const uint8_t *W, const size_t *off, int nstore,
+                  size_t prefetch_ahead, int64_t K)
 {
-    const size_t wb = 18, xb = 34;
+    const int has_min = wt == WQ4_1 || wt == WQ5_1, five = wt == WQ5_0 || wt == WQ5_1;
+    const size_t wb = (size_t)q8r_bytes[wt], qs = (size_t)q8r_qs[wt], qh = (size_t)q8r_qh[wt];
+    const size_t xb = has_min ? 36 : 34, xq = has_min ? 4 : 2; /* q8_1 or q8_0 activations */
     const int64_t nb = K / QK;
-    const __m256i ones = _mm256_set1_epi16(1), eight = _mm256_set1_epi8(8);
-    const __m256i low4 = _mm256_set1_epi8(0x0F);
-    __m256 acc[4];
+    const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(0x0F);
+    const __m256i bit4 = _mm256_set1_epi8(0x10);
+    const __m256i offset = _mm256_set1_epi8(wt == WQ4_0 ? 8 : 16);
+    __m256 acc[4], accm[4];
 #pragma GCC unroll 4
-    for (int t = 0; t < RT; t++)
+    for (int t = 0; t < RT; t++) {
         acc[t] = _mm256_setzero_ps();
+        accm[t] = _mm256_setzero_ps();
+    }
     for (int64_t b = 0; b < nb; b++) {
         const size_t boff = (size_t)b * wb;
         if (prefetch_ahead) {
-            /* the eight rows are one contiguous run of 8·nb blocks: 144 bytes of it per step,
-             * prefetch_ahead bytes ahead, so the next groups arrive while this one is used */
+            /* the eight rows are one contiguous run of 8·nb blocks: at most 192 bytes of it
+             * per step, prefetch_ahead bytes ahead, so the next groups arrive in time */
             const char *pf = (const char *)W + off[0] + prefetch_ahead + 8 * boff;
             _mm_prefetch(pf, _MM_HINT_T0);
             _mm_prefetch(pf + 64, _MM_HINT_T0);
@@ -354,51 +345,65 @@ INLINE void q4_0_tile8(const int RT, float *Y, int64_t ldy, const uint8_t *X, si
         __m256i lo[4], hi[4];
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
+            const uint8_t *ra = W + off[j] + boff, *rb = W + off[j + 4] + boff;
             const __m256i w = _mm256_inserti128_si256(
-                _mm256_castsi128_si256(
-                    _mm_loadu_si128((const __m128i *)(const void *)(W + off[j] + boff + 2))),
-                _mm_loadu_si128((const __m128i *)(const void *)(W + off[j + 4] + boff + 2)), 1);
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(ra + qs))),
+                _mm_loadu_si128((const __m128i *)(const void *)(rb + qs)), 1);
             lo[j] = _mm256_and_si256(w, low4);
             hi[j] = _mm256_and_si256(_mm256_srli_epi16(w, 4), low4);
+            if (five) { /* fifth bits of elements 0..15 of both rows, then of 16..31 */
+                const uint32_t ha = load_u32(ra + qh), hb = load_u32(rb + qh);
+                lo[j] = _mm256_or_si256(
+                    lo[j], _mm256_and_si256(bytes_from_bits((ha & 0xFFFF) | (hb << 16)), bit4));
+                const uint32_t hbits = (ha >> 16) | (hb & 0xFFFF0000u);
+                hi[j] = _mm256_or_si256(hi[j], _mm256_and_si256(bytes_from_bits(hbits), bit4));
+            }
         }
-        const __m256 dw = q4_0_scales8(W, off, boff);
+        const __m256 dw = f16_of_rows8(W, off, boff);
+        const __m256 mw = has_min ? f16_of_rows8(W, off, boff + (size_t)q8r_min[wt]) : dw;
 #pragma GCC unroll 4
         for (int t = 0; t < RT; t++) {
             const uint8_t *xblk = X + (size_t)t * ldx + (size_t)b * xb;
             const __m256i xl = _mm256_broadcastsi128_si256(
-                _mm_loadu_si128((const __m128i *)(const void *)(xblk + 2)));
+                _mm_loadu_si128((const __m128i *)(const void *)(xblk + xq)));
             const __m256i xh = _mm256_broadcastsi128_si256(
-                _mm_loadu_si128((const __m128i *)(const void *)(xblk + 18)));
-            /* 16-bit sums stay below 2 · 2 · 15 · 127 in magnitude: no saturation */
-            const __m256i c16 =
-                _mm256_add_epi16(_mm256_maddubs_epi16(eight, xl), _mm256_maddubs_epi16(eight, xh));
+                _mm_loadu_si128((const __m128i *)(const void *)(xblk + xq + 16)));
+            /* 16-bit sums stay below 2 · 2 · 31 · 127 + 2 · 2 · 16 · 127 in magnitude */
+            const __m256i c16 = has_min ? _mm256_setzero_si256()
+                                        : _mm256_add_epi16(_mm256_maddubs_epi16(offset, xl),
+                                                           _mm256_maddubs_epi16(offset, xh));
             __m256i m[4];
 #pragma GCC unroll 4
             for (int j = 0; j < 4; j++) {
-                const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[j], xl),
-                                                   _mm256_maddubs_epi16(hi[j], xh));
-                m[j] = _mm256_madd_epi16(_mm256_sub_epi16(p, c16), ones);
+                __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo[j], xl),
+                                             _mm256_maddubs_epi16(hi[j], xh));
+                if (!has_min)
+                    p = _mm256_sub_epi16(p, c16);
+                m[j] = _mm256_madd_epi16(p, ones);
             }
             const __m256i i8 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]),
                                                  _mm256_hadd_epi32(m[2], m[3]));
             const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(f16(xblk)));
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i8), d, acc[t]);
+            if (has_min) /* Σ m_w · s_x, s_x = d_x · Σ x of the activation block */
+                accm[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(f16(xblk + 2)), accm[t]);
         }
     }
 #pragma GCC unroll 4
     for (int t = 0; t < RT; t++) {
+        const __m256 y = has_min ? _mm256_add_ps(acc[t], accm[t]) : acc[t];
         if (nstore == 8) {
-            _mm256_storeu_ps(Y + t * ldy, acc[t]);
+            _mm256_storeu_ps(Y + t * ldy, y);
         } else {
-            float y[8];
-            _mm256_storeu_ps(y, acc[t]);
-            memcpy(Y + t * ldy, y, sizeof(float) * (size_t)nstore);
+            float tmp[8];
+            _mm256_storeu_ps(tmp, y);
+            memcpy(Y + t * ldy, tmp, sizeof(float) * (size_t)nstore);
         }
     }
 }
 
-static void gemm_q4_0(float *Y, int64_t ldy, const uint8_t *X, size_t ldx, const uint8_t *W,
-                      size_t ldw, int64_t T, int64_t N, int64_t K)
+INLINE void gemm_rows8(const int wt, float *Y, int64_t ldy, const uint8_t *X, size_t ldx,
+                       const uint8_t *W, size_t ldw, int64_t T, int64_t N, int64_t K)
 {
     for (int64_t n = 0; n < N; n += 8) {
         const int rows = (int)(N - n < 8 ? N - n : 8);
@@ -408,69 +413,40 @@ static void gemm_q4_0(float *Y, int64_t ldy, const uint8_t *X, size_t ldx, const
         const uint8_t *w = W + (size_t)n * ldw;
         float *y = Y + n;
         if (T == 1) { /* memory-bound: fetch two groups ahead */
-            q4_0_tile8(1, y, ldy, X, ldx, w, off, rows, 16 * ldw, K);
+            tile8(wt, 1, y, ldy, X, ldx, w, off, rows, 16 * ldw, K);
             continue;
         }
         int64_t t = 0;
         for (; t + 4 <= T; t += 4)
-            q4_0_tile8(4, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
+            tile8(wt, 4, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
         for (; t < T; t++)
-            q4_0_tile8(1, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
-    }
-}
-
-INLINE void gemm_legacy(const int wt, float *Y, int64_t ldy, const void *Xv, size_t ldx,
-                        const void *Wv, size_t ldw, int64_t T, int64_t N, int64_t K)
-{
-    const uint8_t *X = Xv, *W = Wv;
-    if (T == 1) {
-        /* q8_0 rows one at a time (little work per byte: one forward stream per thread); the
-         * 4- and 5-bit types four at a time, so the unpacking of four rows overlaps */
-        int64_t n = 0;
-        if (wt != WQ8_0)
-            for (; n + 4 <= N; n += 4)
-                tile_legacy(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
-        for (; n < N; n++)
-            tile_legacy(wt, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
-        return;
-    }
-    /* 4 × 3 tiles where unpacking is cheap (q8_0), 4 × 2 where the extra registers of
-     * the fifth bit or the min would spill */
-    const int64_t RNmax = wt == WQ8_0 ? 3 : 2;
-    for (int64_t n = 0; n < N; n += RNmax) {
-        const int rn = (int)(N - n < RNmax ? N - n : RNmax);
-        const uint8_t *w = W + (size_t)n * ldw;
-        for (int64_t t = 0; t < T; t += 4) {
-            const int rt = (int)(T - t < 4 ? T - t : 4);
-            TILE_SWITCH(tile_legacy, wt, rt, rn, Y + t * ldy + n, ldy, X + (size_t)t * ldx, ldx, w,
-                        ldw, K);
-        }
+            tile8(wt, 1, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
     }
 }
 
 LLM_GEMM_FN(llm_gemm_q8_0_avx2)
 {
-    gemm_legacy(WQ8_0, Y, ldy, X, ldx, W, ldw, T, N, K);
+    gemm_q8_0(Y, ldy, X, ldx, W, ldw, T, N, K);
 }
 
 LLM_GEMM_FN(llm_gemm_q4_0_avx2)
 {
-    gemm_q4_0(Y, ldy, X, ldx, W, ldw, T, N, K);
-}
-
-LLM_GEMM_FN(llm_gemm_q5_0_avx2)
-{
-    gemm_legacy(WQ5_0, Y, ldy, X, ldx, W, ldw, T, N, K);
+    gemm_rows8(WQ4_0, Y, ldy, X, ldx, W, ldw, T, N, K);
 }
 
 LLM_GEMM_FN(llm_gemm_q4_1_avx2)
 {
-    gemm_legacy(WQ4_1, Y, ldy, X, ldx, W, ldw, T, N, K);
+    gemm_rows8(WQ4_1, Y, ldy, X, ldx, W, ldw, T, N, K);
+}
+
+LLM_GEMM_FN(llm_gemm_q5_0_avx2)
+{
+    gemm_rows8(WQ5_0, Y, ldy, X, ldx, W, ldw, T, N, K);
 }
 
 LLM_GEMM_FN(llm_gemm_q5_1_avx2)
 {
-    gemm_legacy(WQ5_1, Y, ldy, X, ldx, W, ldw, T, N, K);
+    gemm_rows8(WQ5_1, Y, ldy, X, ldx, W, ldw, T, N, K);
 }
 
 // ------------------------------------------------------------------------------------------------
