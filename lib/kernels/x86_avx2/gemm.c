@@ -5,17 +5,17 @@
  * each output keeps its own 8-lane accumulator, updated in the same order whatever the tile
  * shape, and is reduced by the same horizontal sum at the end, so an output's bytes never depend
  * on where the tile boundaries fall (thread-count invariance). Prefill (T > 1) uses 4 × 3 tiles
- * for float weights and q8_0, and 4 × 2 for the K-quants, so each weight vector loaded or
- * unpacked serves four tokens; decode (T = 1) walks f32 and q8_0 rows one at a time (one
- * forward stream), f16 and bf16 rows four at a time and K-quant rows two at a time, with
- * software prefetch ahead. The 4- and 5-bit legacy types (q4_0, q4_1, q5_0, q5_1) are the exception: eight rows
- * share one accumulator, one row per lane (their section explains why the bytes still do not
- * depend on the tiles). Within a call the loops run over groups of rows outside and tiles of
- * tokens inside, so a group's weights stay in L1 while every token passes over them.
+ * for float weights and 4 × 2 for the K-quants, so each weight vector loaded or unpacked serves
+ * four tokens; decode (T = 1) walks f32 rows one at a time (one forward stream), f16 and bf16
+ * rows four at a time and K-quant rows two at a time, with software prefetch ahead. The legacy
+ * block types (q8_0, q4_0, q4_1, q5_0, q5_1) are the exception: eight rows share one
+ * accumulator, one row per lane (their section explains why the bytes still do not depend on
+ * the tiles). Within a call the loops run over groups of rows outside and tiles of tokens
+ * inside, so a group's weights stay in L1 while every token passes over them.
  *
- * Quantized weights multiply 8-bit activations with vpmaddubsw: signed weights (q8_0) use the
- * |w| · sign(x, w) identity, unsigned ones (the 4- and 5-bit types, K-quants) go in directly,
- * and the offsets (−8 and −16 of q4_0 and q5_0, mins, −32 of q6_K) are taken out through the
+ * Quantized weights multiply 8-bit activations with vpmaddubsw: signed q8_0 weights through the
+ * |x| · sign(w, x) identity, unsigned ones (the 4- and 5-bit types, K-quants) directly, and the
+ * offsets (−8 and −16 of q4_0 and q5_0, mins, −32 of q6_K) are taken out through the
  * activations' block sums.
  */
 #include <immintrin.h>
@@ -194,87 +194,20 @@ LLM_GEMM_FN(llm_gemm_bf16_avx2)
 }
 
 // ------------------------------------------------------------------------------------------------
-// q8_0 against q8_0 activations, through the |w| · sign(x, w) identity
-
-INLINE void tile_q8_0(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
-                      const uint8_t *X, size_t ldx, const uint8_t *W, size_t ldw, int64_t K)
-{
-    (void)wt;
-    const size_t wb = 34, xb = 34;
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[4][4]; /* (RT, RN) */
-#pragma GCC unroll 4
-    for (int t = 0; t < RT; t++)
-#pragma GCC unroll 4
-        for (int n = 0; n < RN; n++)
-            acc[t][n] = _mm256_setzero_ps();
-    const int64_t nb = K / QK;
-    for (int64_t b = 0; b < nb; b++) {
-        __m256i wq[4], wa[4];
-        __m256 dw[4]; /* d_w broadcast: the product with d_x is one vmulps per output */
-#pragma GCC unroll 4
-        for (int n = 0; n < RN; n++) {
-            const uint8_t *blk = W + (size_t)n * ldw + (size_t)b * wb;
-            if (RT == 1) /* matrix x vector: memory-bound, so fetch ahead as for floats */
-                _mm_prefetch((const char *)(RN == 1 ? blk + 32 * wb : blk + (size_t)RN * ldw),
-                             _MM_HINT_T0);
-            wq[n] = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
-            wa[n] = _mm256_sign_epi8(wq[n], wq[n]); /* |w| */
-            dw[n] = _mm256_set1_ps(f16(blk));
-        }
-#pragma GCC unroll 4
-        for (int t = 0; t < RT; t++) {
-            const uint8_t *xblk = X + (size_t)t * ldx + (size_t)b * xb;
-            const __m256i xq8 = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + 2));
-            const __m256 dx = _mm256_set1_ps(f16(xblk));
-#pragma GCC unroll 4
-            for (int n = 0; n < RN; n++) {
-                const __m256i p16 = _mm256_maddubs_epi16(wa[n], _mm256_sign_epi8(xq8, wq[n]));
-                const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));
-                acc[t][n] = _mm256_fmadd_ps(p, _mm256_mul_ps(dw[n], dx), acc[t][n]);
-            }
-        }
-    }
-#pragma GCC unroll 4
-    for (int t = 0; t < RT; t++)
-#pragma GCC unroll 4
-        for (int n = 0; n < RN; n++)
-            Y[t * ldy + n] = hsum(acc[t][n]);
-}
-
-static void gemm_q8_0(float *Y, int64_t ldy, const uint8_t *X, size_t ldx, const uint8_t *W,
-                      size_t ldw, int64_t T, int64_t N, int64_t K)
-{
-    if (T == 1) { /* rows one at a time: little work per byte, one forward stream per thread */
-        for (int64_t n = 0; n < N; n++)
-            tile_q8_0(0, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
-        return;
-    }
-    for (int64_t n = 0; n < N; n += 3) {
-        const int rn = (int)(N - n < 3 ? N - n : 3);
-        const uint8_t *w = W + (size_t)n * ldw;
-        for (int64_t t = 0; t < T; t += 4) {
-            const int rt = (int)(T - t < 4 ? T - t : 4);
-            TILE_SWITCH(tile_q8_0, 0, rt, rn, Y + t * ldy + n, ldy, X + (size_t)t * ldx, ldx, w,
-                        ldw, K);
-        }
-    }
-}
-
-// ------------------------------------------------------------------------------------------------
-// q4_0, q4_1, q5_0, q5_1: eight weight rows in the eight lanes of one accumulator
+// q8_0, q4_0, q4_1, q5_0, q5_1: eight weight rows in the eight lanes of one accumulator
 //
 // Each output is Σ_b float(i_b) · (d_w,b · d_x,b) (+ Σ_b m_w,b · s_x,b for the _1 types with a
-// min), accumulated block after block by fused multiply-adds, where i_b = Σ (u − o) · x over
-// the block is an exact integer: u the unsigned 4- or 5-bit quant, o its offset (8 for q4_0,
-// 16 for q5_0, 0 for the _1 types). The integers of eight rows are reduced into one vector (row
-// r in lane r) and a single vfmadd updates all eight outputs: per weight block about half the
-// instructions of a per-row accumulator (the low and high halves are also added before
-// widening), which leaves the single-token product bound by memory rather than by
-// instructions. Prefill and decode run the same code, and any tile gives the same bytes,
-// because each output's sequence of roundings is fixed by the block order alone.
+// min), accumulated block after block by fused multiply-adds, where i_b is an exact integer:
+// Σ (u − o) · x over the block, u the unsigned 4- or 5-bit quant and o its offset (8 for q4_0,
+// 16 for q5_0, 0 for the _1 types), or Σ w · x for q8_0. The integers of eight rows are reduced
+// into one vector (row r in lane r) and a single vfmadd updates all eight outputs: per weight
+// block about half the instructions of a per-row accumulator (the low and high halves are also
+// added before widening). Prefill and decode give the same bytes, because each output's
+// sequence of roundings is fixed by the block order alone: the 4- and 5-bit types decode with
+// the same tiles (bound by memory, not by instructions), q8_0 one row at a time with the same
+// integers and the same fused multiply-adds (matvec_q8_0).
 
-enum { WQ4_0 = 0, WQ4_1 = 1, WQ5_0 = 2, WQ5_1 = 3 };
+enum { WQ4_0 = 0, WQ4_1 = 1, WQ5_0 = 2, WQ5_1 = 3, WQ8_0 = 4 };
 
 /* Bytes per block, and the offsets in it of the min, the fifth bits and the nibbles */
 static const int q8r_bytes[] = {18, 20, 22, 24};
@@ -402,6 +335,147 @@ INLINE void tile8(const int wt, const int RT, float *Y, int64_t ldy, const uint8
     }
 }
 
+/* q8_0 the same way: each block in two halves, rows j and j + 4 side by side in a register,
+ * multiplied as |x| · sign(w, x) (|x| once per token for all eight rows); the 16-bit pair sums
+ * (up to 2 · 127 · 127) are widened before the halves are added. */
+INLINE void tile8_q8(const int RT, float *Y, int64_t ldy, const uint8_t *X, size_t ldx,
+                     const uint8_t *W, const size_t *off, int nstore, size_t prefetch_ahead,
+                     int64_t K)
+{
+    const size_t wb = 34, xb = 34;
+    const int64_t nb = K / QK;
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+#pragma GCC unroll 4
+    for (int t = 0; t < RT; t++)
+        acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const size_t boff = (size_t)b * wb;
+        if (prefetch_ahead) { /* 272 bytes of the eight rows' run per step */
+            const char *pf = (const char *)W + off[0] + prefetch_ahead + 8 * boff;
+#pragma GCC unroll 5
+            for (int l = 0; l < 5; l++)
+                _mm_prefetch(pf + 64 * l, _MM_HINT_T0);
+        }
+        __m256i w[4][2]; /* (pair, half) */
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                const uint8_t *ra = W + off[j] + boff + 2 + 16 * h;
+                const uint8_t *rb = W + off[j + 4] + boff + 2 + 16 * h;
+                w[j][h] = _mm256_inserti128_si256(
+                    _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)ra)),
+                    _mm_loadu_si128((const __m128i *)(const void *)rb), 1);
+            }
+        const __m256 dw = f16_of_rows8(W, off, boff);
+#pragma GCC unroll 4
+        for (int t = 0; t < RT; t++) {
+            const uint8_t *xblk = X + (size_t)t * ldx + (size_t)b * xb;
+            __m256i x[2], ax[2];
+            x[0] = _mm256_broadcastsi128_si256(
+                _mm_loadu_si128((const __m128i *)(const void *)(xblk + 2)));
+            x[1] = _mm256_broadcastsi128_si256(
+                _mm_loadu_si128((const __m128i *)(const void *)(xblk + 18)));
+            ax[0] = _mm256_sign_epi8(x[0], x[0]);
+            ax[1] = _mm256_sign_epi8(x[1], x[1]);
+            __m256i m[4];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                const __m256i p0 = _mm256_maddubs_epi16(ax[0], _mm256_sign_epi8(w[j][0], x[0]));
+                const __m256i p1 = _mm256_maddubs_epi16(ax[1], _mm256_sign_epi8(w[j][1], x[1]));
+                m[j] = _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones));
+            }
+            const __m256i i8 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]),
+                                                 _mm256_hadd_epi32(m[2], m[3]));
+            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(f16(xblk)));
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i8), d, acc[t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < RT; t++) {
+        if (nstore == 8) {
+            _mm256_storeu_ps(Y + t * ldy, acc[t]);
+        } else {
+            float tmp[8];
+            _mm256_storeu_ps(tmp, acc[t]);
+            memcpy(Y + t * ldy, tmp, sizeof(float) * (size_t)nstore);
+        }
+    }
+}
+
+/* q8_0 for one token, one row at a time: a single forward stream per thread, which decodes
+ * faster from memory than eight interleaved rows. Each output gets the bytes of tile8_q8:
+ * the same exact block integers (here eight blocks of one row reduced into the lanes of one
+ * vector), the same d_w · d_x products, and the same fused multiply-adds in block order, done
+ * one lane at a time. */
+static void matvec_q8_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw, int64_t N,
+                        int64_t K)
+{
+    const size_t wb = 34, xb = 34;
+    const int64_t nb = K / QK;
+    const __m256i ones = _mm256_set1_epi16(1);
+    const size_t bstep[8] = {0, 34, 68, 102, 136, 170, 204, 238};
+    for (int64_t n = 0; n < N; n++) {
+        const uint8_t *row = W + (size_t)n * ldw;
+        __m128 acc = _mm_setzero_ps();
+        int64_t b = 0;
+        for (; b + 8 <= nb; b += 8) {
+            __m256i m[8];
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++) {
+                const uint8_t *blk = row + (size_t)(b + k) * wb;
+                _mm_prefetch((const char *)blk + 32 * wb, _MM_HINT_T0);
+                const __m256i x = _mm256_loadu_si256(
+                    (const __m256i *)(const void *)(X + (size_t)(b + k) * xb + 2));
+                const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
+                m[k] = _mm256_madd_epi16(
+                    _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x)), ones);
+            }
+            /* block k's sum into lane k: pairs within 128-bit halves, then the halves */
+            const __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]),
+                                                 _mm256_hadd_epi32(m[2], m[3]));
+            const __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[4], m[5]),
+                                                 _mm256_hadd_epi32(m[6], m[7]));
+            const __m256i i8 = _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20),
+                                                _mm256_permute2x128_si256(h0, h1, 0x31));
+            const size_t boff = (size_t)b * wb;
+            const __m256 d = _mm256_mul_ps(f16_of_rows8(row, bstep, boff),
+                                           f16_of_rows8(X, bstep, (size_t)b * xb));
+            float fi[8], fd[8];
+            _mm256_storeu_ps(fi, _mm256_cvtepi32_ps(i8));
+            _mm256_storeu_ps(fd, d);
+#pragma GCC unroll 8
+            for (int k = 0; k < 8; k++)
+                acc = _mm_fmadd_ss(_mm_set_ss(fi[k]), _mm_set_ss(fd[k]), acc);
+        }
+        for (; b < nb; b++) {
+            const uint8_t *blk = row + (size_t)b * wb, *xblk = X + (size_t)b * xb;
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + 2));
+            const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
+            const __m256i m = _mm256_madd_epi16(
+                _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x)), ones);
+            __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
+            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+            s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+            const float d = f16(blk) * f16(xblk);
+            acc = _mm_fmadd_ss(_mm_cvtepi32_ps(s4), _mm_set_ss(d), acc);
+        }
+        Y[n] = _mm_cvtss_f32(acc);
+    }
+}
+
+/* One group of eight rows (q8_0 or the 4- and 5-bit types) */
+INLINE void group8(const int wt, const int RT, float *Y, int64_t ldy, const uint8_t *X,
+                   size_t ldx, const uint8_t *W, const size_t *off, int nstore,
+                   size_t prefetch_ahead, int64_t K)
+{
+    if (wt == WQ8_0)
+        tile8_q8(RT, Y, ldy, X, ldx, W, off, nstore, prefetch_ahead, K);
+    else
+        tile8(wt, RT, Y, ldy, X, ldx, W, off, nstore, prefetch_ahead, K);
+}
+
 INLINE void gemm_rows8(const int wt, float *Y, int64_t ldy, const uint8_t *X, size_t ldx,
                        const uint8_t *W, size_t ldw, int64_t T, int64_t N, int64_t K)
 {
@@ -413,20 +487,23 @@ INLINE void gemm_rows8(const int wt, float *Y, int64_t ldy, const uint8_t *X, si
         const uint8_t *w = W + (size_t)n * ldw;
         float *y = Y + n;
         if (T == 1) { /* memory-bound: fetch two groups ahead */
-            tile8(wt, 1, y, ldy, X, ldx, w, off, rows, 16 * ldw, K);
+            group8(wt, 1, y, ldy, X, ldx, w, off, rows, 16 * ldw, K);
             continue;
         }
         int64_t t = 0;
         for (; t + 4 <= T; t += 4)
-            tile8(wt, 4, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
+            group8(wt, 4, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
         for (; t < T; t++)
-            tile8(wt, 1, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
+            group8(wt, 1, y + t * ldy, ldy, X + (size_t)t * ldx, ldx, w, off, rows, 0, K);
     }
 }
 
 LLM_GEMM_FN(llm_gemm_q8_0_avx2)
 {
-    gemm_q8_0(Y, ldy, X, ldx, W, ldw, T, N, K);
+    if (T == 1)
+        matvec_q8_0(Y, X, W, ldw, N, K);
+    else
+        gemm_rows8(WQ8_0, Y, ldy, X, ldx, W, ldw, T, N, K);
 }
 
 LLM_GEMM_FN(llm_gemm_q4_0_avx2)
