@@ -209,11 +209,11 @@ LLM_GEMM_FN(llm_gemm_bf16_avx2)
 
 enum { WQ4_0 = 0, WQ4_1 = 1, WQ5_0 = 2, WQ5_1 = 3, WQ8_0 = 4 };
 
-/* Bytes per block, and the offsets in it of the min, the fifth bits and the nibbles */
-static const int q8r_bytes[] = {18, 20, 22, 24};
-static const int q8r_min[] = {0, 2, 0, 2};
-static const int q8r_qh[] = {0, 0, 2, 4};
-static const int q8r_qs[] = {2, 4, 6, 8};
+/* Bytes per block, and the offsets in it of the min, the fifth bits and the quants */
+static const int blk_bytes[] = {18, 20, 22, 24, 34};
+static const int blk_min[] = {0, 2, 0, 2, 0};
+static const int blk_qh[] = {0, 0, 2, 4, 0};
+static const int blk_qs[] = {2, 4, 6, 8, 2};
 
 /* 32 bytes, each 0xFF where the matching bit of the 32-bit word is set */
 INLINE __m256i bytes_from_bits(uint32_t x32)
@@ -251,7 +251,7 @@ INLINE void tile8(const int wt, const int RT, float *Y, int64_t ldy, const uint8
                   size_t prefetch_ahead, int64_t K)
 {
     const int has_min = wt == WQ4_1 || wt == WQ5_1, five = wt == WQ5_0 || wt == WQ5_1;
-    const size_t wb = (size_t)q8r_bytes[wt], qs = (size_t)q8r_qs[wt], qh = (size_t)q8r_qh[wt];
+    const size_t wb = (size_t)blk_bytes[wt], qs = (size_t)blk_qs[wt], qh = (size_t)blk_qh[wt];
     const size_t xb = has_min ? 36 : 34, xq = has_min ? 4 : 2; /* q8_1 or q8_0 activations */
     const int64_t nb = K / QK;
     const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(0x0F);
@@ -293,7 +293,7 @@ INLINE void tile8(const int wt, const int RT, float *Y, int64_t ldy, const uint8
             }
         }
         const __m256 dw = f16_of_rows8(W, off, boff);
-        const __m256 mw = has_min ? f16_of_rows8(W, off, boff + (size_t)q8r_min[wt]) : dw;
+        const __m256 mw = has_min ? f16_of_rows8(W, off, boff + (size_t)blk_min[wt]) : dw;
 #pragma GCC unroll 4
         for (int t = 0; t < RT; t++) {
             const uint8_t *xblk = X + (size_t)t * ldx + (size_t)b * xb;
