@@ -10,6 +10,7 @@
  * Not here: the SIMD bodies (kernels/<isa>/), graph scheduling, and anything model-specific.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -108,7 +109,7 @@ void llm_op_matmul_act(const llm_compute *c, float *Y, const float *X, const llm
     if (T == 1) {
         const int64_t tasks = 2 * (int64_t)llm_pool_threads(pool);
         j.chunk = (j.N + tasks - 1) / tasks;
-        j.chunk = (j.chunk + 7) & ~(int64_t)7; /* whole groups of eight rows (q4_0 tiles) */
+        j.chunk = (j.chunk + 7) & ~(int64_t)7; /* whole eight-row groups of the block types */
         if (j.chunk < 16)
             j.chunk = 16;
     } else {
@@ -197,11 +198,11 @@ void llm_op_scale(float *y, float s, int64_t n)
  * vector exp is several times faster than expf). EXP_BLOCK floats live on the stack. */
 enum { EXP_BLOCK = 256 };
 
-/* GELU, tanh approximation (Hendrycks & Gimpel 2016, as GPT-2 and gelu_pytorch_tanh use),
- * computed as 0.5·x·(1 + tanh(u)) = x·σ(2u): the same function with one exponential instead of
- * tanhf, and without the cancellation in 1 + tanh(u) for negative x. out = gelu(x) · up, or
- * gelu(x) alone when up is NULL; out may be x. */
-static void gelu_tanh_mul(float *out, const float *x, const float *up, int64_t n)
+/* out = x·σ(z) · up, or x·σ(z) alone when up is NULL; out may be x. z = x for SiLU; for GELU
+ * in its tanh approximation (Hendrycks & Gimpel 2016, as GPT-2 and gelu_pytorch_tanh use),
+ * z = 2u, since 0.5·x·(1 + tanh(u)) = x·σ(2u): the same function with one exponential instead
+ * of tanhf, and without the cancellation in 1 + tanh(u) for negative x. */
+static void x_sigmoid_mul(float *out, const float *x, const float *up, int64_t n, bool gelu)
 {
     const llm_exp_fn vexp = llm_kernels_get()->exp_f32;
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
@@ -210,7 +211,7 @@ static void gelu_tanh_mul(float *out, const float *x, const float *up, int64_t n
         const int64_t m = n - i0 < EXP_BLOCK ? n - i0 : EXP_BLOCK;
         for (int64_t i = 0; i < m; i++) {
             const float v = x[i0 + i];
-            e[i] = -2.0f * (k * (v + 0.044715f * v * v * v));
+            e[i] = gelu ? -2.0f * (k * (v + 0.044715f * v * v * v)) : -v;
         }
         vexp(e, m);
         for (int64_t i = 0; i < m; i++) {
@@ -220,26 +221,9 @@ static void gelu_tanh_mul(float *out, const float *x, const float *up, int64_t n
     }
 }
 
-/* out = silu(x) · up = x·σ(x) · up, or silu(x) alone when up is NULL; out may be x */
-static void silu_mul(float *out, const float *x, const float *up, int64_t n)
-{
-    const llm_exp_fn vexp = llm_kernels_get()->exp_f32;
-    float e[EXP_BLOCK];
-    for (int64_t i0 = 0; i0 < n; i0 += EXP_BLOCK) {
-        const int64_t m = n - i0 < EXP_BLOCK ? n - i0 : EXP_BLOCK;
-        for (int64_t i = 0; i < m; i++)
-            e[i] = -x[i0 + i];
-        vexp(e, m);
-        for (int64_t i = 0; i < m; i++) {
-            const float s = x[i0 + i] / (1.0f + e[i]);
-            out[i0 + i] = up != NULL ? s * up[i0 + i] : s;
-        }
-    }
-}
-
 void llm_op_gelu_tanh(float *x, int64_t n)
 {
-    gelu_tanh_mul(x, x, NULL, n);
+    x_sigmoid_mul(x, x, NULL, n, true);
 }
 
 void llm_op_gelu_erf(float *x, int64_t n)
@@ -250,7 +234,7 @@ void llm_op_gelu_erf(float *x, int64_t n)
 
 void llm_op_silu(float *x, int64_t n)
 {
-    silu_mul(x, x, NULL, n);
+    x_sigmoid_mul(x, x, NULL, n, false);
 }
 
 void llm_op_relu(float *x, int64_t n)
@@ -261,22 +245,22 @@ void llm_op_relu(float *x, int64_t n)
 
 void llm_op_swiglu(float *out, const float *gate, const float *up, int64_t n)
 {
-    silu_mul(out, gate, up, n);
+    x_sigmoid_mul(out, gate, up, n, false);
 }
 
 void llm_op_geglu(float *out, const float *gate, const float *up, int64_t n)
 {
-    gelu_tanh_mul(out, gate, up, n);
+    x_sigmoid_mul(out, gate, up, n, true);
 }
 
 static void apply_act(llm_act act, float *y, const float *aux, int64_t n)
 {
     switch (act) {
-    case LLM_ACT_GELU_TANH: gelu_tanh_mul(y, y, NULL, n); break;
+    case LLM_ACT_GELU_TANH: x_sigmoid_mul(y, y, NULL, n, true); break;
     case LLM_ACT_GELU_ERF: llm_op_gelu_erf(y, n); break;
     case LLM_ACT_RELU: llm_op_relu(y, n); break;
-    case LLM_ACT_SILU_MUL: silu_mul(y, y, aux, n); break;
-    case LLM_ACT_GELU_TANH_MUL: gelu_tanh_mul(y, y, aux, n); break;
+    case LLM_ACT_SILU_MUL: x_sigmoid_mul(y, y, aux, n, false); break;
+    case LLM_ACT_GELU_TANH_MUL: x_sigmoid_mul(y, y, aux, n, true); break;
     case LLM_ACT_NONE: break;
     }
 }
