@@ -244,6 +244,37 @@ INLINE uint32_t load_u32(const uint8_t *p)
     return v;
 }
 
+/* Lane j of the low half: the sum of the four lanes in the low half of m[j]; lane j of the
+ * high half: the same for its high half. With rows j and j + 4 in the halves of m[j], as in
+ * the tiles below, that leaves row r in lane r. */
+INLINE __m256i sum_halves4(const __m256i m[4])
+{
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]), _mm256_hadd_epi32(m[2], m[3]));
+}
+
+/* The first nstore lanes of y to Y */
+INLINE void store_lanes(float *Y, __m256 y, int nstore)
+{
+    if (nstore == 8) {
+        _mm256_storeu_ps(Y, y);
+    } else {
+        float tmp[8];
+        _mm256_storeu_ps(tmp, y);
+        memcpy(Y, tmp, sizeof(float) * (size_t)nstore);
+    }
+}
+
+/* Σ w · x over the 32 quants of a q8_0 weight block and an activation block, as 8 partial sums:
+ * |x| · sign(w, x) in vpmaddubsw */
+INLINE __m256i dot_q8_block(const uint8_t *wq, const uint8_t *xq)
+{
+    const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)xq);
+    const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)wq);
+    return _mm256_madd_epi16(
+        _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x)),
+        _mm256_set1_epi16(1));
+}
+
 /* RT tokens × eight rows. off[r] is the byte offset of row r from W (rows past the end of a
  * matrix repeat its last row; their lanes are not stored). Y gets nstore outputs per token. */
 INLINE void tile8(const int wt, const int RT, float *Y, int64_t ldy, const uint8_t *X,
@@ -314,8 +345,7 @@ INLINE void tile8(const int wt, const int RT, float *Y, int64_t ldy, const uint8
                     p = _mm256_sub_epi16(p, c16);
                 m[j] = _mm256_madd_epi16(p, ones);
             }
-            const __m256i i8 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]),
-                                                 _mm256_hadd_epi32(m[2], m[3]));
+            const __m256i i8 = sum_halves4(m);
             const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(f16(xblk)));
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i8), d, acc[t]);
             if (has_min) /* Σ m_w · s_x, s_x = d_x · Σ x of the activation block */
@@ -323,16 +353,8 @@ INLINE void tile8(const int wt, const int RT, float *Y, int64_t ldy, const uint8
         }
     }
 #pragma GCC unroll 4
-    for (int t = 0; t < RT; t++) {
-        const __m256 y = has_min ? _mm256_add_ps(acc[t], accm[t]) : acc[t];
-        if (nstore == 8) {
-            _mm256_storeu_ps(Y + t * ldy, y);
-        } else {
-            float tmp[8];
-            _mm256_storeu_ps(tmp, y);
-            memcpy(Y + t * ldy, tmp, sizeof(float) * (size_t)nstore);
-        }
-    }
+    for (int t = 0; t < RT; t++)
+        store_lanes(Y + t * ldy, has_min ? _mm256_add_ps(acc[t], accm[t]) : acc[t], nstore);
 }
 
 /* q8_0 the same way: each block in two halves, rows j and j + 4 side by side in a register,
@@ -386,22 +408,14 @@ INLINE void tile8_q8(const int RT, float *Y, int64_t ldy, const uint8_t *X, size
                 const __m256i p1 = _mm256_maddubs_epi16(ax[1], _mm256_sign_epi8(w[j][1], x[1]));
                 m[j] = _mm256_add_epi32(_mm256_madd_epi16(p0, ones), _mm256_madd_epi16(p1, ones));
             }
-            const __m256i i8 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]),
-                                                 _mm256_hadd_epi32(m[2], m[3]));
+            const __m256i i8 = sum_halves4(m);
             const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(f16(xblk)));
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i8), d, acc[t]);
         }
     }
 #pragma GCC unroll 4
-    for (int t = 0; t < RT; t++) {
-        if (nstore == 8) {
-            _mm256_storeu_ps(Y + t * ldy, acc[t]);
-        } else {
-            float tmp[8];
-            _mm256_storeu_ps(tmp, acc[t]);
-            memcpy(Y + t * ldy, tmp, sizeof(float) * (size_t)nstore);
-        }
-    }
+    for (int t = 0; t < RT; t++)
+        store_lanes(Y + t * ldy, acc[t], nstore);
 }
 
 /* q8_0 for one token, one row at a time: a single forward stream per thread, which decodes
@@ -414,7 +428,6 @@ static void matvec_q8_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw
 {
     const size_t wb = 34, xb = 34;
     const int64_t nb = K / QK;
-    const __m256i ones = _mm256_set1_epi16(1);
     const size_t bstep[8] = {0, 34, 68, 102, 136, 170, 204, 238};
     for (int64_t n = 0; n < N; n++) {
         const uint8_t *row = W + (size_t)n * ldw;
@@ -426,17 +439,10 @@ static void matvec_q8_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw
             for (int k = 0; k < 8; k++) {
                 const uint8_t *blk = row + (size_t)(b + k) * wb;
                 _mm_prefetch((const char *)blk + 32 * wb, _MM_HINT_T0);
-                const __m256i x = _mm256_loadu_si256(
-                    (const __m256i *)(const void *)(X + (size_t)(b + k) * xb + 2));
-                const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
-                m[k] = _mm256_madd_epi16(
-                    _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x)), ones);
+                m[k] = dot_q8_block(blk + 2, X + (size_t)(b + k) * xb + 2);
             }
-            /* block k's sum into lane k: pairs within 128-bit halves, then the halves */
-            const __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]),
-                                                 _mm256_hadd_epi32(m[2], m[3]));
-            const __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[4], m[5]),
-                                                 _mm256_hadd_epi32(m[6], m[7]));
+            /* block k's sum into lane k: within each 128-bit half, then across the halves */
+            const __m256i h0 = sum_halves4(m), h1 = sum_halves4(m + 4);
             const __m256i i8 = _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20),
                                                 _mm256_permute2x128_si256(h0, h1, 0x31));
             const size_t boff = (size_t)b * wb;
@@ -451,10 +457,7 @@ static void matvec_q8_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw
         }
         for (; b < nb; b++) {
             const uint8_t *blk = row + (size_t)b * wb, *xblk = X + (size_t)b * xb;
-            const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(xblk + 2));
-            const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)(blk + 2));
-            const __m256i m = _mm256_madd_epi16(
-                _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(w, x)), ones);
+            const __m256i m = dot_q8_block(blk + 2, xblk + 2);
             __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
             s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
             s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
