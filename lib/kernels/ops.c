@@ -379,6 +379,14 @@ typedef struct attn_job {
     uint32_t items;
 } attn_job;
 
+/* Keys query i attends to: all Tk, or up to i + causal_offset */
+static int64_t visible_keys(const llm_attn_args *a, int64_t i)
+{
+    if (a->causal_offset >= 0 && i + a->causal_offset + 1 < a->Tk)
+        return i + a->causal_offset + 1;
+    return a->Tk;
+}
+
 /* out (n) += Σ_r p[r] · V row r over `rows` rows ldv bytes apart, skipping zero weights: the
  * tier's row kernel where it has one, else its axpy once per row (the same bytes). */
 static void weighted_rows(const attn_job *j, float *out, const float *p, const uint8_t *v,
@@ -410,9 +418,7 @@ static void attend_heads(const attn_job *j, float *S /* (nh, ldS) */, int h0, in
     const float *q = a->q + i * a->q_stride + (int64_t)h0 * a->head_dim;  /* (nh, head_dim) */
     float *out = a->out + i * a->out_stride + (int64_t)h0 * a->head_dim;  /* (nh, head_dim) */
 
-    int64_t nk = a->Tk;
-    if (a->causal_offset >= 0 && i + a->causal_offset + 1 < nk)
-        nk = i + a->causal_offset + 1;
+    const int64_t nk = visible_keys(a, i);
     const uint8_t *kbase = (const uint8_t *)a->k + (size_t)g * a->head_dim * esz;
     const uint8_t *vbase = (const uint8_t *)a->v + (size_t)g * a->head_dim * esz;
     const size_t kv_row = (size_t)a->kv_stride * esz;
@@ -464,8 +470,7 @@ static void attn_decode_task(void *ctx, uint32_t item)
     const llm_gemm_fn gemm =
         j->kern->gemm[a->kv_type == LLM_KV_F16 ? LLM_DTYPE_F16 : LLM_DTYPE_F32];
     float *S = (float *)(void *)(j->scratch + (size_t)g0 * G * j->row_bytes); /* (heads, ldS) */
-    const int64_t nk = a->causal_offset >= 0 && a->causal_offset + 1 < a->Tk ? a->causal_offset + 1
-                                                                              : a->Tk;
+    const int64_t nk = visible_keys(a, 0);
 
     /* S (h, t) = q_h · K (t, g(h)); each head's slice of the next block is requested while
      * this block's slice is multiplied, which spreads the requests evenly over the work */
