@@ -786,9 +786,10 @@ START_TEST(test_rope)
 }
 END_TEST
 
-/* float64 attention of one configuration */
+/* float64 attention of one configuration; kf and vf are (Tk, n_kv_head, head_dim) */
 static void attn_ref(const llm_attn_args *a, const float *kf, const float *vf, double *out)
 {
+    const int64_t kvs = (int64_t)a->n_kv_head * a->head_dim;
     const int group = a->n_head / a->n_kv_head;
     double *s = malloc((size_t)(a->Tk + 1) * sizeof(double));
     for (int64_t i = 0; i < a->Tq; i++)
@@ -802,7 +803,7 @@ static void attn_ref(const llm_attn_args *a, const float *kf, const float *vf, d
                 double d = 0;
                 for (int e = 0; e < a->head_dim; e++)
                     d += (double)a->q[i * a->q_stride + h * a->head_dim + e] *
-                         kf[j * a->kv_stride + g * a->head_dim + e];
+                         kf[j * kvs + g * a->head_dim + e];
                 s[j] = d * a->scale + (a->bias ? a->bias[(h * a->Tq + i) * a->Tk + j] : 0.0);
                 if (s[j] > mx)
                     mx = s[j];
@@ -813,7 +814,7 @@ static void attn_ref(const llm_attn_args *a, const float *kf, const float *vf, d
             for (int e = 0; e < a->head_dim; e++) {
                 double o = 0;
                 for (int64_t j = 0; j < nk; j++)
-                    o += s[j] / sum * vf[j * a->kv_stride + g * a->head_dim + e];
+                    o += s[j] / sum * vf[j * kvs + g * a->head_dim + e];
                 out[i * a->out_stride + h * a->head_dim + e] = o;
             }
         }
@@ -837,34 +838,42 @@ static const attn_case attn_cases[] = {
 
 /* Runs one attention case with `threads` threads (0 = no pool) into out. small_scratch: a fixed
  * scratch of G − 1 score rows (G heads per kv head), too small for a group, which takes the
- * one-head-at-a-time path with up to G − 1 items. */
+ * one-head-at-a-time path with up to G − 1 items. heads_apart: K and V laid out as a KV cache
+ * holds them, (n_kv_head, cap, head_dim) with room for 3 more positions than Tk, instead of
+ * (Tk, n_kv_head, head_dim). */
 static void run_attn(const attn_case *c, uint32_t threads, float *out, float *kf, float *vf, int check,
-                     int small_scratch)
+                     int small_scratch, int heads_apart)
 {
     const int64_t qs = (int64_t)c->n_head * c->head_dim, kvs = (int64_t)c->n_kv_head * c->head_dim;
+    const int64_t cap = c->Tk + 3;
     rng_state = 12345;
     float *q = malloc((size_t)(c->Tq * qs) * sizeof(float));
     float *bias = c->with_bias ? malloc((size_t)(c->n_head * c->Tq * c->Tk) * sizeof(float)) : NULL;
-    void *k = malloc((size_t)(c->Tk * kvs) * 4), *v = malloc((size_t)(c->Tk * kvs) * 4);
+    void *k = calloc((size_t)(cap * kvs), 4), *v = calloc((size_t)(cap * kvs), 4);
     fill_rand(q, c->Tq * qs, 1.0f);
     fill_rand(kf, c->Tk * kvs, 1.0f);
     fill_rand(vf, c->Tk * kvs, 1.0f);
     if (bias)
         fill_rand(bias, c->n_head * c->Tq * c->Tk, 2.0f);
     for (int64_t i = 0; i < c->Tk * kvs; i++) {
+        /* element i is (t, g, d); where it goes in the layout under test */
+        const int64_t t = i / kvs, g = i % kvs / c->head_dim, d = i % c->head_dim;
+        const int64_t at = heads_apart ? (g * cap + t) * c->head_dim + d : i;
         if (c->kv_type == LLM_KV_F16) {
-            ((uint16_t *)k)[i] = llm_f32_to_f16(kf[i]);
-            ((uint16_t *)v)[i] = llm_f32_to_f16(vf[i]);
-            kf[i] = llm_f16_to_f32(((uint16_t *)k)[i]);
-            vf[i] = llm_f16_to_f32(((uint16_t *)v)[i]);
+            ((uint16_t *)k)[at] = llm_f32_to_f16(kf[i]);
+            ((uint16_t *)v)[at] = llm_f32_to_f16(vf[i]);
+            kf[i] = llm_f16_to_f32(((uint16_t *)k)[at]);
+            vf[i] = llm_f16_to_f32(((uint16_t *)v)[at]);
         } else {
-            ((float *)k)[i] = kf[i];
-            ((float *)v)[i] = vf[i];
+            ((float *)k)[at] = kf[i];
+            ((float *)v)[at] = vf[i];
         }
     }
     llm_attn_args a = {
         .q = q, .k = k, .v = v, .out = out, .Tq = c->Tq, .Tk = c->Tk, .q_stride = qs,
-        .kv_stride = kvs, .out_stride = qs, .kv_type = c->kv_type, .n_head = c->n_head,
+        .kv_stride = heads_apart ? c->head_dim : kvs,
+        .kv_head_stride = heads_apart ? cap * c->head_dim : 0,
+        .out_stride = qs, .kv_type = c->kv_type, .n_head = c->n_head,
         .n_kv_head = c->n_kv_head, .head_dim = c->head_dim,
         .scale = 1.0f / sqrtf((float)c->head_dim), .causal_offset = c->causal, .bias = bias,
     };
@@ -899,19 +908,22 @@ START_TEST(test_attention)
     float *out = malloc((size_t)n * sizeof(float)), *out2 = malloc((size_t)n * sizeof(float));
     float *kf = malloc((size_t)nkv * sizeof(float)), *vf = malloc((size_t)nkv * sizeof(float));
     float *first = malloc((size_t)n * sizeof(float));
-    for (int small = 0; small < 2; small++) {
-        run_attn(c, 0, out, kf, vf, 1, small);
-        /* every path (single query, grouped heads, one head at a time) gives the same bytes */
-        if (small == 0)
+    for (int layout = 0; layout < 4; layout++) {
+        const int small = layout & 1, apart = layout >> 1;
+        run_attn(c, 0, out, kf, vf, 1, small, apart);
+        /* every path (single query, grouped heads, one head at a time) and both layouts give
+         * the same bytes */
+        if (layout == 0)
             memcpy(first, out, (size_t)n * sizeof(float));
         else
             ck_assert_msg(memcmp(first, out, (size_t)n * sizeof(float)) == 0,
-                          "attention differs between the full and the small scratch");
+                          "attention differs with small scratch %d, heads apart %d", small, apart);
         static const uint32_t threads[] = {1, 2, 3, 8};
         for (size_t t = 0; t < 4; t++) {
-            run_attn(c, threads[t], out2, kf, vf, 0, small);
+            run_attn(c, threads[t], out2, kf, vf, 0, small, apart);
             ck_assert_msg(memcmp(out, out2, (size_t)n * sizeof(float)) == 0,
-                          "attention differs with %u threads (small scratch %d)", threads[t], small);
+                          "attention differs with %u threads (small scratch %d, heads apart %d)",
+                          threads[t], small, apart);
         }
     }
     free(out);

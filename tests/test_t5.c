@@ -166,8 +166,8 @@ static void run_init(test_run *t, llm_model *m, uint32_t n_ctx, uint32_t n_batch
     t->pool = llm_pool_create(threads, NULL, NULL);
     ck_assert(t->pool != NULL);
     ck_assert_int_eq(llm_pool_threads(t->pool), threads);
-    ck_assert_msg(llm_kv_cache_init(&t->kv, kv_type, m->hp.n_layer, n_ctx,
-                                    m->hp.n_head_kv * m->hp.head_dim, &err) == LLM_OK,
+    ck_assert_msg(llm_kv_cache_init(&t->kv, kv_type, m->hp.n_layer, n_ctx, m->hp.n_head_kv,
+                                    m->hp.head_dim, &err) == LLM_OK,
                   "%s", err.msg);
     t->r.m = m;
     t->r.comp.pool = t->pool;

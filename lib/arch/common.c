@@ -18,28 +18,6 @@ float *llm_carve_floats(llm_carve *c, size_t n)
     return llm_carve_bytes(c, n * sizeof(float));
 }
 
-void llm_kv_store(llm_kv_cache *kv, uint32_t l, uint32_t pos0, uint32_t n, const float *k,
-                  int64_t k_stride, const float *v, int64_t v_stride)
-{
-    const uint32_t d = kv->kv_dim;
-    for (uint32_t t = 0; t < n; t++) {
-        const float *ks = k + t * k_stride;
-        const float *vs = v + t * v_stride;
-        size_t row = (size_t)(pos0 + t) * d;
-        if (kv->type == LLM_KV_F16) {
-            uint16_t *kd = (uint16_t *)kv->k[l] + row;
-            uint16_t *vd = (uint16_t *)kv->v[l] + row;
-            for (uint32_t i = 0; i < d; i++) {
-                kd[i] = llm_f32_to_f16(ks[i]);
-                vd[i] = llm_f32_to_f16(vs[i]);
-            }
-        } else {
-            memcpy((float *)kv->k[l] + row, ks, d * sizeof(float));
-            memcpy((float *)kv->v[l] + row, vs, d * sizeof(float));
-        }
-    }
-}
-
 llm_status llm_hp_u32(const llm_gguf *g, const char *arch, const char *key, bool required,
                       uint32_t *out, llm_error *err)
 {

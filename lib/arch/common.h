@@ -1,7 +1,6 @@
 /*
- * Pieces the architectures share: carving a run's activation scratch into named buffers, storing
- * new K/V rows into the cache (f32 or f16), reading hyper-parameters with a key prefix, and the
- * standard decoder attention block.
+ * Pieces the architectures share: carving a run's activation scratch into named buffers, reading
+ * hyper-parameters with a key prefix, checking a decoder batch, and a pass's compute context.
  */
 #ifndef LLM_ARCH_COMMON_H
 #define LLM_ARCH_COMMON_H
@@ -19,11 +18,6 @@ typedef struct llm_carve {
 
 float *llm_carve_floats(llm_carve *c, size_t n);
 void *llm_carve_bytes(llm_carve *c, size_t n);
-
-/* Stores rows (n, kv_dim) of K and V at positions pos0.. of layer l. k_stride and v_stride are
- * the row strides of the sources in floats. */
-void llm_kv_store(llm_kv_cache *kv, uint32_t l, uint32_t pos0, uint32_t n, const float *k,
-                  int64_t k_stride, const float *v, int64_t v_stride);
 
 /* Metadata "<arch>.<key>" getters; `required` ones fail with a message naming the key. */
 llm_status llm_hp_u32(const llm_gguf *g, const char *arch, const char *key, bool required,

@@ -14,6 +14,7 @@
 #include "arch/arch.h"
 #include "arch/common.h"
 #include "common/alloc.h"
+#include "session/kv_cache.h"
 
 typedef struct gpt2_layer {
     const float *ln1_w, *ln1_b, *ln2_w, *ln2_b;   /* (E) */
@@ -211,16 +212,16 @@ static llm_status gpt2_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32
         }
         llm_kv_store(r->kv, l, pos0, n, k, stride, v, stride);
         llm_attn_args a = {
-            .q = q, .k = r->kv->k[l], .v = r->kv->v[l], .out = b.att,
+            .q = q, .out = b.att,
             .Tq = n, .Tk = pos0 + n,
-            .q_stride = stride, .kv_stride = E, .out_stride = E,
-            .kv_type = r->kv->type,
+            .q_stride = stride, .out_stride = E,
             .n_head = (int)hp->n_head, .n_kv_head = (int)hp->n_head,
             .head_dim = (int)hp->head_dim,
             .scale = 1.0f / sqrtf((float)hp->head_dim),
             .causal_offset = pos0,
             .bias = NULL,
         };
+        llm_kv_cache_attn_args(r->kv, l, &a);
         llm_op_attention(&comp, &a);
         llm_op_matmul(&comp, b.xn, b.att, &L->wo, L->bo, n);
         llm_op_add(b.x, b.xn, n * E);

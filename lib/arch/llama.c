@@ -16,6 +16,7 @@
 #include "arch/arch.h"
 #include "arch/common.h"
 #include "common/alloc.h"
+#include "session/kv_cache.h"
 
 typedef struct llama_layer {
     const float *attn_norm, *ffn_norm;   /* (E) */
@@ -213,16 +214,16 @@ static llm_status llama_decode(llm_run *r, const int32_t *ids, uint32_t n, uint3
                     hp->rope_freq_base, hp->rope_freq_scale, hp->rope_neox);
         llm_kv_store(r->kv, l, pos0, n, b.k, KD, b.v, KD);
         llm_attn_args a = {
-            .q = b.q, .k = r->kv->k[l], .v = r->kv->v[l], .out = b.att,
+            .q = b.q, .out = b.att,
             .Tq = n, .Tk = pos0 + n,
-            .q_stride = QD, .kv_stride = KD, .out_stride = QD,
-            .kv_type = r->kv->type,
+            .q_stride = QD, .out_stride = QD,
             .n_head = (int)hp->n_head, .n_kv_head = (int)hp->n_head_kv,
             .head_dim = (int)hp->head_dim,
             .scale = 1.0f / sqrtf((float)hp->head_dim),
             .causal_offset = pos0,
             .bias = NULL,
         };
+        llm_kv_cache_attn_args(r->kv, l, &a);
         llm_op_attention(&comp, &a);
         llm_op_matmul(&comp, b.xn, b.att, &L->wo, NULL, n);
         llm_op_add(b.x, b.xn, n * E);

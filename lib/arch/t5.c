@@ -34,6 +34,7 @@
 #include "arch/arch.h"
 #include "common/alloc.h"
 #include "common/dtype.h"
+#include "session/kv_cache.h"
 
 /* Query rows per attention call: bounds the (n_head, rows, Tk) bias scratch. */
 #define T5_QUERY_BLOCK 32
@@ -528,12 +529,18 @@ static llm_status t5_bind_run(llm_run *r, t5_layout *L, llm_compute *c, llm_erro
 /* Blocks                                                                                         */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* Attention of Tq query rows (q, out: (Tq, inner)) against Tk keys (k, v rows of kv_stride
- * elements, f32 or f16), in query blocks so that the bias stays small. Query row i sits at
+/* Keys and values in (T, inner) f32 buffers, the heads side by side in a row. */
+static llm_attn_args t5_rows(const float *k, const float *v, int64_t inner)
+{
+    return (llm_attn_args){.k = k, .v = v, .kv_type = LLM_KV_F32, .kv_stride = inner};
+}
+
+/* Attention of Tq query rows (q, out: (Tq, inner)) against Tk keys (kv: where K and V are, their
+ * type and strides), in query blocks so that the bias stays small. Query row i sits at
  * absolute position qpos0 + i. causal: row i sees keys j <= qpos0 + i. rel NULL: no bias. */
 static void t5_attend(const llm_compute *c, const llm_model *m, float *out, const float *q,
-                      const void *k, const void *v, int kv_type, int64_t kv_stride, int64_t Tq,
-                      int64_t Tk, int64_t qpos0, bool causal, const float *rel, float *bias)
+                      const llm_attn_args *kv, int64_t Tq, int64_t Tk, int64_t qpos0, bool causal,
+                      const float *rel, float *bias)
 {
     const llm_hparams *hp = &m->hp;
     const t5_weights *w = m->weights;
@@ -548,15 +555,16 @@ static void t5_attend(const llm_compute *c, const llm_model *m, float *out, cons
             t5_fill_bias(bias, rel, w->rel_span, (int)hp->n_head, qn, tk, qpos0 + i0);
         llm_attn_args a = {
             .q = q + i0 * inner,
-            .k = k,
-            .v = v,
+            .k = kv->k,
+            .v = kv->v,
             .out = out + i0 * inner,
             .Tq = qn,
             .Tk = tk,
             .q_stride = inner,
-            .kv_stride = kv_stride,
+            .kv_stride = kv->kv_stride,
+            .kv_head_stride = kv->kv_head_stride,
             .out_stride = inner,
-            .kv_type = kv_type,
+            .kv_type = kv->kv_type,
             .n_head = (int)hp->n_head,
             .n_kv_head = (int)hp->n_head,
             .head_dim = (int)hp->head_dim,
@@ -628,8 +636,9 @@ static llm_status t5_encode(llm_run *r, const int32_t *ids, const uint32_t *seq_
         llm_op_matmul(&c, v, xn, &Lw->self.v, NULL, n);
         for (uint32_t s = 0; s < n_seq; s++) {
             int64_t s0 = seq_start[s], len = (int64_t)seq_start[s + 1] - s0;
-            t5_attend(&c, m, att + s0 * inner, q + s0 * inner, k + s0 * inner, v + s0 * inner,
-                      LLM_KV_F32, inner, len, len, 0, false, w->enc_rel, bias);
+            const llm_attn_args kv = t5_rows(k + s0 * inner, v + s0 * inner, inner);
+            t5_attend(&c, m, att + s0 * inner, q + s0 * inner, &kv, len, len, 0, false,
+                      w->enc_rel, bias);
         }
         llm_op_matmul(&c, xn, att, &Lw->self.o, NULL, n);   /* (n, d) */
         llm_op_add(x, xn, n * d);
@@ -665,18 +674,6 @@ static void t5_cross_kv(const llm_compute *c, llm_run *r)
 }
 
 /* Stores K or V rows (n, kv_dim) at positions pos0.. of a cache layer. */
-static void t5_store_kv(void *dst, int type, const float *src, int64_t n, int64_t kv_dim,
-                        int64_t pos0)
-{
-    if (type == LLM_KV_F16) {
-        uint16_t *d = (uint16_t *)dst + pos0 * kv_dim;
-        for (int64_t i = 0; i < n * kv_dim; i++)
-            d[i] = llm_f32_to_f16(src[i]);
-    } else {
-        memcpy((float *)dst + pos0 * kv_dim, src, (size_t)(n * kv_dim) * sizeof(float));
-    }
-}
-
 static llm_status t5_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32_t pos0,
                             float *logits, bool all_logits, llm_error *err)
 {
@@ -719,17 +716,17 @@ static llm_status t5_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32_t
         llm_op_matmul(&c, q, xn, &Lw->self.q, NULL, n);
         llm_op_matmul(&c, k, xn, &Lw->self.k, NULL, n);
         llm_op_matmul(&c, v, xn, &Lw->self.v, NULL, n);
-        t5_store_kv(kv->k[l], kv->type, k, n, inner, pos0);
-        t5_store_kv(kv->v[l], kv->type, v, n, inner, pos0);
-        t5_attend(&c, m, att, q, kv->k[l], kv->v[l], kv->type, inner, n, (int64_t)pos0 + n, pos0,
-                  true, w->dec_rel, bias);
+        llm_kv_store(kv, l, pos0, n, k, inner, v, inner);
+        llm_attn_args self = {0};
+        llm_kv_cache_attn_args(kv, l, &self);
+        t5_attend(&c, m, att, q, &self, n, (int64_t)pos0 + n, pos0, true, w->dec_rel, bias);
         llm_op_matmul(&c, xn, att, &Lw->self.o, NULL, n);
         llm_op_add(x, xn, n * d);
         /* cross-attention to the encoder output, no position bias */
         llm_op_rmsnorm(xn, x, Lw->cross_norm, n, d, hp->norm_eps);
         llm_op_matmul(&c, q, xn, &Lw->cross.q, NULL, n);
-        t5_attend(&c, m, att, q, r->cross_k[l], r->cross_v[l], LLM_KV_F32, inner, n, r->n_enc,
-                  0, false, NULL, bias);
+        const llm_attn_args cross = t5_rows(r->cross_k[l], r->cross_v[l], inner);
+        t5_attend(&c, m, att, q, &cross, n, r->n_enc, 0, false, NULL, bias);
         llm_op_matmul(&c, xn, att, &Lw->cross.o, NULL, n);
         llm_op_add(x, xn, n * d);
         t5_ffn(&c, m, Lw, r, &L, n);

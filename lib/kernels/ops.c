@@ -379,6 +379,12 @@ typedef struct attn_job {
     uint32_t items;
 } attn_job;
 
+/* Elements from one kv head's K (or V) to the next */
+static int64_t head_stride(const llm_attn_args *a)
+{
+    return a->kv_head_stride != 0 ? a->kv_head_stride : a->head_dim;
+}
+
 /* Keys query i attends to: all Tk, or up to i + causal_offset */
 static int64_t visible_keys(const llm_attn_args *a, int64_t i)
 {
@@ -419,8 +425,8 @@ static void attend_heads(const attn_job *j, float *S /* (nh, ldS) */, int h0, in
     float *out = a->out + i * a->out_stride + (int64_t)h0 * a->head_dim;  /* (nh, head_dim) */
 
     const int64_t nk = visible_keys(a, i);
-    const uint8_t *kbase = (const uint8_t *)a->k + (size_t)g * a->head_dim * esz;
-    const uint8_t *vbase = (const uint8_t *)a->v + (size_t)g * a->head_dim * esz;
+    const uint8_t *kbase = (const uint8_t *)a->k + (size_t)(g * head_stride(a)) * esz;
+    const uint8_t *vbase = (const uint8_t *)a->v + (size_t)(g * head_stride(a)) * esz;
     const size_t kv_row = (size_t)a->kv_stride * esz;
 
     /* S (nh, nk) = q (nh, head_dim) · K (nk, head_dim)ᵀ */
@@ -450,12 +456,14 @@ static void prefetch_rows(const uint8_t *p, int64_t rows, size_t stride, size_t 
             __builtin_prefetch(p + (size_t)r * stride + o, 0, 3);
 }
 
-/* A single query (decoding) against a long cache is memory-bound. Each item takes a contiguous
- * range of kv heads and walks the cache rows in order, reading that range of every row
- * together, instead of one head's slice of every row at a time (a short piece per row, rows
- * kv_stride apart, which the prefetchers follow poorly). Every score, softmax and weighted
- * sum is computed by the same calls, in the same order, as in attend_heads, so the bytes match
- * the other path and any number of items. */
+/* A single query (decoding) against a long cache is memory-bound; each item takes a
+ * contiguous range of kv heads. Where each head's rows are contiguous (a KV cache), the item
+ * reads one head after the other, each a single forward stream. Where the heads sit side by
+ * side in a row (T5's cross-attention to its encoder), it walks the rows in order and reads its
+ * range of every row together, instead of one head's short slice of every row at a time,
+ * which the prefetchers follow poorly. Every score, softmax and weighted sum is computed by
+ * the same calls, in the same order, as in attend_heads, so the bytes match the other paths
+ * and any number of items. */
 static void attn_decode_task(void *ctx, uint32_t item)
 {
     const attn_job *j = ctx;
@@ -464,6 +472,12 @@ static void attn_decode_task(void *ctx, uint32_t item)
     const int g0 = (int)((int64_t)a->n_kv_head * item / j->items);
     const int g1 = (int)((int64_t)a->n_kv_head * (item + 1) / j->items);
     const int64_t ldS = (int64_t)(j->row_bytes / sizeof(float));
+    if (head_stride(a) != a->head_dim) {
+        for (int g = g0; g < g1; g++)
+            attend_heads(j, (float *)(void *)(j->scratch + (size_t)g * G * j->row_bytes), g * G,
+                         G, 0);
+        return;
+    }
     const size_t esz = a->kv_type == LLM_KV_F16 ? 2 : 4;
     const size_t kv_row = (size_t)a->kv_stride * esz;
     const size_t head_bytes = (size_t)a->head_dim * esz;

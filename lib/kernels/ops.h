@@ -98,11 +98,12 @@ void llm_op_rope(float *x, int64_t T, int n_head, int head_dim, int n_rot, const
 
 typedef struct llm_attn_args {
     const float *q;          /* (Tq, n_head, head_dim), row stride q_stride floats */
-    const void *k;           /* (Tk, n_kv_head, head_dim), row stride kv_stride elements */
-    const void *v;           /* (Tk, n_kv_head, head_dim), row stride kv_stride elements */
+    const void *k;           /* Tk rows of n_kv_head heads of head_dim elements: element d of */
+    const void *v;           /* head g at row t is at g·kv_head_stride + t·kv_stride + d */
     float *out;              /* (Tq, n_head, head_dim), row stride out_stride floats */
     int64_t Tq, Tk;
     int64_t q_stride, kv_stride, out_stride;
+    int64_t kv_head_stride;  /* 0: head_dim, the heads side by side in a row */
     int kv_type;             /* llm_kv_type: K/V elements are f32 or f16 */
     int n_head, n_kv_head, head_dim;   /* grouped-query: head h reads kv head h / (n_head/n_kv_head) */
     float scale;             /* applied to q·k (1/sqrt(head_dim), or 1 for T5) */

@@ -100,8 +100,10 @@ typedef struct llm_kv_cache {
     int type;                      /* llm_kv_type */
     uint32_t n_layer;
     uint32_t n_ctx;
-    uint32_t kv_dim;               /* n_head_kv * head_dim */
-    void **k;                      /* [n_layer] -> (n_ctx, kv_dim) */
+    uint32_t n_kv_head;
+    uint32_t head_dim;
+    uint32_t kv_dim;               /* n_kv_head * head_dim */
+    void **k;                      /* [n_layer] -> (n_kv_head, n_ctx, head_dim): see kv_cache.h */
     void **v;
 } llm_kv_cache;
 

@@ -110,8 +110,8 @@ static llm_status beam_alloc(beam_state *st, const struct llm_session *s, llm_er
               LLM_ERR_NOMEM, "beam search: out of memory for %u beams of %zu tokens", B, T);
     const llm_kv_cache *kv = &s->kv;
     for (uint32_t b = 0; b < B; b++)
-        LLM_TRY(llm_kv_cache_init(&st->caches[b], kv->type, kv->n_layer, kv->n_ctx, kv->kv_dim,
-                                  err));
+        LLM_TRY(llm_kv_cache_init(&st->caches[b], kv->type, kv->n_layer, kv->n_ctx,
+                                  kv->n_kv_head, kv->head_dim, err));
     return LLM_OK;
 }
 

@@ -170,8 +170,8 @@ static llm_status session_init(struct llm_session *s, struct llm_model *m,
     memset(s->run.act, 0, s->run.act_bytes); /* once: architectures may keep state at its start */
 
     if (has_decoder(m)) {
-        LLM_TRY(llm_kv_cache_init(&s->kv, o->kv_type, hp->n_layer, o->n_ctx,
-                                  hp->n_head_kv * hp->head_dim, err));
+        LLM_TRY(llm_kv_cache_init(&s->kv, o->kv_type, hp->n_layer, o->n_ctx, hp->n_head_kv,
+                                  hp->head_dim, err));
         s->run.kv = &s->kv;
     }
     s->tokens = llm_calloc(o->n_ctx, sizeof *s->tokens);

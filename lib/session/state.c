@@ -6,6 +6,8 @@
  *   | u32 kv_type | u32 n_tokens | u32 n_enc | u32 has_logits | u64 rng[4]
  *   | i32 tokens[n_tokens] | i32 enc_ids[n_enc] | f32 logits[n_vocab] (when has_logits)
  *   | decoder models: per layer, K rows then V rows of n_tokens positions (kv_type elements)
+ * A row holds a position's kv_dim elements, its heads in order, whatever the cache's layout in
+ * memory (kv_cache.h).
  * An encoder-decoder state stores ids only: loading re-runs the encoder and the decoder tokens,
  * which is deterministic, instead of storing cross-attention tensors.
  */
@@ -43,6 +45,25 @@ static uint32_t get_u32(const unsigned char *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Positions [0, n) of one layer's K or V, a row per position. */
+static void put_rows(writer *w, const llm_kv_cache *kv, void *layer, uint32_t n)
+{
+    for (uint32_t t = 0; t < n; t++)
+        for (uint32_t g = 0; g < kv->n_kv_head; g++)
+            put(w, llm_kv_cache_slot(kv, layer, g, t), llm_kv_cache_head_bytes(kv));
+}
+
+/* The inverse of put_rows; returns the end of what it read. */
+static const unsigned char *get_rows(const llm_kv_cache *kv, void *layer, uint32_t n,
+                                     const unsigned char *p)
+{
+    const size_t bytes = llm_kv_cache_head_bytes(kv);
+    for (uint32_t t = 0; t < n; t++)
+        for (uint32_t g = 0; g < kv->n_kv_head; g++, p += bytes)
+            memcpy(llm_kv_cache_slot(kv, layer, g, t), p, bytes);
+    return p;
+}
+
 static bool is_decoder(const struct llm_session *s)
 {
     return s->model->hp.family == LLM_FAMILY_DECODER;
@@ -65,10 +86,9 @@ static void serialize(const struct llm_session *s, writer *w)
     if (s->has_logits)
         put(w, s->logits, hp->n_vocab * sizeof(float));
     if (is_decoder(s)) {
-        size_t bytes = s->n_tokens * llm_kv_cache_row_bytes(&s->kv);
         for (uint32_t l = 0; l < s->kv.n_layer; l++) {
-            put(w, s->kv.k[l], bytes);
-            put(w, s->kv.v[l], bytes);
+            put_rows(w, &s->kv, s->kv.k[l], s->n_tokens);
+            put_rows(w, &s->kv, s->kv.v[l], s->n_tokens);
         }
     }
 }
@@ -113,8 +133,8 @@ static llm_status restore(struct llm_session *s, const unsigned char *p, size_t 
     LLM_CHECK(err, n_tokens <= s->opt.n_ctx && n_enc <= s->opt.n_ctx && has_logits <= 1,
               LLM_ERR_FORMAT, "the state holds %u tokens, more than this session's n_ctx %u",
               n_tokens > n_enc ? n_tokens : n_enc, s->opt.n_ctx);
-    size_t kv_bytes = is_decoder(s) ? 2ull * s->kv.n_layer * n_tokens *
-                                          llm_kv_cache_row_bytes(&s->kv)
+    size_t kv_bytes = is_decoder(s) ? 2ull * s->kv.n_layer * n_tokens * s->kv.n_kv_head *
+                                          llm_kv_cache_head_bytes(&s->kv)
                                     : 0;
     size_t need = fixed + (n_tokens + n_enc) * sizeof(int32_t) +
                   (has_logits ? hp->n_vocab * sizeof(float) : 0) + kv_bytes;
@@ -149,12 +169,9 @@ static llm_status restore(struct llm_session *s, const unsigned char *p, size_t 
             memcpy(s->logits, p, hp->n_vocab * sizeof(float));
         s->has_logits = has_logits != 0;
         p += has_logits ? hp->n_vocab * sizeof(float) : 0;
-        size_t bytes = n_tokens * llm_kv_cache_row_bytes(&s->kv);
         for (uint32_t l = 0; l < s->kv.n_layer; l++) {
-            memcpy(s->kv.k[l], p, bytes);
-            p += bytes;
-            memcpy(s->kv.v[l], p, bytes);
-            p += bytes;
+            p = get_rows(&s->kv, s->kv.k[l], n_tokens, p);
+            p = get_rows(&s->kv, s->kv.v[l], n_tokens, p);
         }
     }
     memcpy(s->sampler.rng, rng, sizeof rng);
