@@ -74,8 +74,15 @@ INLINE __m256 load_x_tail(const float *x, int64_t k, int64_t rem)
     return _mm256_loadu_ps(buf);
 }
 
+/* Bytes ahead of its use that a single-token tile of rows in separate streams asks for */
+#ifndef STREAM_PREFETCH
+#define STREAM_PREFETCH 1024
+#endif
+
+/* Outputs (RT tokens) x (RN weight rows); the tile's rows are rs rows apart in W and Y. */
 INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
-                       const float *X, int64_t ldx, const uint8_t *W, size_t ldw, int64_t K)
+                       const float *X, int64_t ldx, const uint8_t *W, size_t ldw, int64_t rs,
+                       int64_t K)
 {
     __m256 acc[4][4]; /* (RT, RN) */
 #pragma GCC unroll 4
@@ -87,17 +94,18 @@ INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64
     const size_t esz = wt == WF32 ? 4 : 2;
     for (; k + 8 <= K; k += 8) {
         __m256 w[4];
-        /* matrix x vector: memory-bound, so fetch ahead: 1 KiB along a lone row, or the same
-         * place in the next tile's rows (rows are contiguous, so that is RN rows on) */
-        if (RT == 1 && (k & 15) == 0)
+        /* matrix x vector: memory-bound, so fetch ahead, once per cache line: along each row's
+         * own stream, or the same place in the next tile's rows (adjacent rows: RN rows on) */
+        if (RT == 1 && (k * (int64_t)esz) % 64 == 0)
 #pragma GCC unroll 4
             for (int n = 0; n < RN; n++)
-                _mm_prefetch((const char *)(W + (size_t)n * ldw + (size_t)k * esz +
-                                            (RN == 1 ? 1024 : (size_t)RN * ldw)),
+                _mm_prefetch((const char *)(W + (size_t)(n * rs) * ldw + (size_t)k * esz +
+                                            (RN == 1 || rs > 1 ? STREAM_PREFETCH
+                                                               : (size_t)RN * ldw)),
                              _MM_HINT_T0);
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++)
-            w[n] = load_w8(wt, W + (size_t)n * ldw, k);
+            w[n] = load_w8(wt, W + (size_t)(n * rs) * ldw, k);
 #pragma GCC unroll 4
         for (int t = 0; t < RT; t++) {
             const __m256 x = _mm256_loadu_ps(X + t * ldx + k);
@@ -110,7 +118,7 @@ INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64
         __m256 w[4];
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++)
-            w[n] = load_w_tail(wt, W + (size_t)n * ldw, k, K - k);
+            w[n] = load_w_tail(wt, W + (size_t)(n * rs) * ldw, k, K - k);
 #pragma GCC unroll 4
         for (int t = 0; t < RT; t++) {
             const __m256 x = load_x_tail(X + t * ldx, k, K - k);
@@ -123,7 +131,7 @@ INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64
     for (int t = 0; t < RT; t++)
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++)
-            Y[t * ldy + n] = hsum(acc[t][n]);
+            Y[t * ldy + n * rs] = hsum(acc[t][n]);
 }
 
 /* Dispatch a (rt, rn) tile to a specialization with compile-time extents. */
@@ -152,16 +160,25 @@ INLINE void gemm_float(const int wt, float *Y, int64_t ldy, const void *Xv, size
     const uint8_t *W = Wv;
     const int64_t ldx = (int64_t)(ldx_bytes / sizeof(float));
     if (T == 1) {
-        /* f32 rows one at a time (a single forward stream per thread); f16 and bf16 rows, and
-         * short rows of any type (attention heads), four at a time so the conversions and
-         * the four accumulation chains overlap: f16 from DRAM at 2 threads, 14-19 GB/s against
-         * 7-14 one row at a time (a GPT-2-small model decodes equally fast either way) */
+        /* f32 rows one at a time (a single forward stream per thread). f16 and bf16 rows four
+         * at a time, so that the conversions and four accumulation chains overlap (f16 from
+         * DRAM at 2 threads: 14-19 GB/s against 7-14 one row at a time), taken from four
+         * quarters of the rows: four long streams. Four adjacent rows of a short matrix (GPT-2's
+         * 768 columns) shared each 4 KiB page among four streams, which the prefetchers
+         * followed poorly: 11-12 GB/s where 3072 columns read at 17. Short rows of any type
+         * (attention heads) go four adjacent rows at a time. */
         int64_t n = 0;
-        if (wt != WF32 || K <= 256)
+        if (wt != WF32 && K > 256) {
+            const int64_t q = N / 4;
+            for (; n < q; n++)
+                tile_float(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, q, K);
+            n = 4 * q;
+        } else if (K <= 256) {
             for (; n + 4 <= N; n += 4)
-                tile_float(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+                tile_float(wt, 1, 4, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, 1, K);
+        }
         for (; n < N; n++)
-            tile_float(wt, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+            tile_float(wt, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, 1, K);
         return;
     }
     for (int64_t n = 0; n < N; n += 3) {
@@ -170,10 +187,11 @@ INLINE void gemm_float(const int wt, float *Y, int64_t ldy, const void *Xv, size
         int64_t t = 0;
         if (rn == 3)
             for (; t + 4 <= T; t += 4)
-                tile_float(wt, 4, 3, Y + t * ldy + n, ldy, X + t * ldx, ldx, w, ldw, K);
+                tile_float(wt, 4, 3, Y + t * ldy + n, ldy, X + t * ldx, ldx, w, ldw, 1, K);
         for (; t < T; t += 4) {
             const int rt = (int)(T - t < 4 ? T - t : 4);
-            TILE_SWITCH(tile_float, wt, rt, rn, Y + t * ldy + n, ldy, X + t * ldx, ldx, w, ldw, K);
+            TILE_SWITCH(tile_float, wt, rt, rn, Y + t * ldy + n, ldy, X + t * ldx, ldx, w, ldw, 1,
+                        K);
         }
     }
 }
