@@ -222,8 +222,8 @@ LLM_GEMM_FN(llm_gemm_bf16_avx2)
 // block about half the instructions of a per-row accumulator (the low and high halves are also
 // added before widening). Prefill and decode give the same bytes, because each output's
 // sequence of roundings is fixed by the block order alone: the 4- and 5-bit types decode with
-// the same tiles (bound by memory, not by instructions), q8_0 one row at a time with the same
-// integers and the same fused multiply-adds (matvec_q8_0).
+// the same tiles (bound by memory, not by instructions), q8_0 one or two rows at a time with the
+// same integers and the same fused multiply-adds (matvec_q8_0).
 
 enum { WQ4_0 = 0, WQ4_1 = 1, WQ5_0 = 2, WQ5_1 = 3, WQ8_0 = 4 };
 
@@ -436,26 +436,26 @@ INLINE void tile8_q8(const int RT, float *Y, int64_t ldy, const uint8_t *X, size
         store_lanes(Y + t * ldy, acc[t], nstore);
 }
 
-/* q8_0 for one token, one row at a time: a single forward stream per thread, which decodes
- * faster from memory than eight interleaved rows. Each output gets the bytes of tile8_q8:
- * the same exact block integers (here eight blocks of one row reduced into the lanes of one
- * vector), the same d_w · d_x products, and the same fused multiply-adds in block order, done
- * one lane at a time. */
-static void matvec_q8_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw, int64_t N,
-                        int64_t K)
+/* q8_0 for one token: R rows (1 or 2) side by side, each read front to back, a forward stream
+ * per row. Each output gets the bytes of tile8_q8: the same exact block integers (here eight
+ * blocks of one row reduced into the lanes of one vector), the same d_w · d_x products, and the
+ * same fused multiply-adds in block order, done one lane at a time. That chain of dependent
+ * multiply-adds bounds one row; two rows run two chains at once. */
+INLINE void rows_q8_0(const int R, float *const *y, const uint8_t *const *row, const uint8_t *X,
+                      int64_t nb)
 {
     const size_t wb = 34, xb = 34;
-    const int64_t nb = K / QK;
     const size_t bstep[8] = {0, 34, 68, 102, 136, 170, 204, 238};
-    for (int64_t n = 0; n < N; n++) {
-        const uint8_t *row = W + (size_t)n * ldw;
-        __m128 acc = _mm_setzero_ps();
-        int64_t b = 0;
-        for (; b + 8 <= nb; b += 8) {
+    __m128 acc[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
+    int64_t b = 0;
+    for (; b + 8 <= nb; b += 8) {
+        float fi[2][8], fd[2][8];
+#pragma GCC unroll 2
+        for (int r = 0; r < R; r++) {
             __m256i m[8];
 #pragma GCC unroll 8
             for (int k = 0; k < 8; k++) {
-                const uint8_t *blk = row + (size_t)(b + k) * wb;
+                const uint8_t *blk = row[r] + (size_t)(b + k) * wb;
                 _mm_prefetch((const char *)blk + 32 * wb, _MM_HINT_T0);
                 m[k] = dot_q8_block(blk + 2, X + (size_t)(b + k) * xb + 2);
             }
@@ -463,26 +463,47 @@ static void matvec_q8_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw
             const __m256i h0 = sum_halves4(m), h1 = sum_halves4(m + 4);
             const __m256i i8 = _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20),
                                                 _mm256_permute2x128_si256(h0, h1, 0x31));
-            const size_t boff = (size_t)b * wb;
-            const __m256 d = _mm256_mul_ps(f16_of_rows8(row, bstep, boff),
+            const __m256 d = _mm256_mul_ps(f16_of_rows8(row[r], bstep, (size_t)b * wb),
                                            f16_of_rows8(X, bstep, (size_t)b * xb));
-            float fi[8], fd[8];
-            _mm256_storeu_ps(fi, _mm256_cvtepi32_ps(i8));
-            _mm256_storeu_ps(fd, d);
-#pragma GCC unroll 8
-            for (int k = 0; k < 8; k++)
-                acc = _mm_fmadd_ss(_mm_set_ss(fi[k]), _mm_set_ss(fd[k]), acc);
+            _mm256_storeu_ps(fi[r], _mm256_cvtepi32_ps(i8));
+            _mm256_storeu_ps(fd[r], d);
         }
-        for (; b < nb; b++) {
-            const uint8_t *blk = row + (size_t)b * wb, *xblk = X + (size_t)b * xb;
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++)
+#pragma GCC unroll 2
+            for (int r = 0; r < R; r++)
+                acc[r] = _mm_fmadd_ss(_mm_set_ss(fi[r][k]), _mm_set_ss(fd[r][k]), acc[r]);
+    }
+    for (; b < nb; b++)
+#pragma GCC unroll 2
+        for (int r = 0; r < R; r++) {
+            const uint8_t *blk = row[r] + (size_t)b * wb, *xblk = X + (size_t)b * xb;
             const __m256i m = dot_q8_block(blk + 2, xblk + 2);
             __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(m), _mm256_extracti128_si256(m, 1));
             s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
             s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
             const float d = f16(blk) * f16(xblk);
-            acc = _mm_fmadd_ss(_mm_cvtepi32_ps(s4), _mm_set_ss(d), acc);
+            acc[r] = _mm_fmadd_ss(_mm_cvtepi32_ps(s4), _mm_set_ss(d), acc[r]);
         }
-        Y[n] = _mm_cvtss_f32(acc);
+#pragma GCC unroll 2
+    for (int r = 0; r < R; r++)
+        *y[r] = _mm_cvtss_f32(acc[r]);
+}
+
+/* Rows n and n + N/2 together: two streams, each through a contiguous half of the run */
+static void matvec_q8_0(float *Y, const uint8_t *X, const uint8_t *W, size_t ldw, int64_t N,
+                        int64_t K)
+{
+    const int64_t half = N / 2;
+    for (int64_t n = 0; n < half; n++) {
+        float *const y[2] = {Y + n, Y + n + half};
+        const uint8_t *const row[2] = {W + (size_t)n * ldw, W + (size_t)(n + half) * ldw};
+        rows_q8_0(2, y, row, X, K / QK);
+    }
+    if (N % 2) {
+        float *const y[1] = {Y + N - 1};
+        const uint8_t *const row[1] = {W + (size_t)(N - 1) * ldw};
+        rows_q8_0(1, y, row, X, K / QK);
     }
 }
 
