@@ -7,7 +7,8 @@
  * on where the tile boundaries fall (thread-count invariance). Prefill (T > 1) uses 4 × 3 tiles
  * for float weights and 4 × 2 for the K-quants, so each weight vector loaded or unpacked serves
  * four tokens; decode (T = 1) walks f32 rows one at a time (one forward stream), f16 and bf16
- * rows four at a time and K-quant rows two at a time, with software prefetch ahead. The legacy
+ * rows four at a time (from four quarters of the rows: four streams) and K-quant rows two at a
+ * time, with software prefetch ahead. The legacy
  * block types (q8_0, q4_0, q4_1, q5_0, q5_1) are the exception: eight rows share one
  * accumulator, one row per lane (their section explains why the bytes still do not depend on
  * the tiles). Within a call the loops run over groups of rows outside and tiles of tokens
