@@ -151,6 +151,53 @@ START_TEST(seeded_draws_repeat)
 }
 END_TEST
 
+/* The candidate order, written out independently for qsort */
+static int order(const void *pa, const void *pb)
+{
+    const llm_candidate *a = pa, *b = pb;
+    if (isnan(a->logit) || isnan(b->logit)) {
+        if (isnan(a->logit) && isnan(b->logit))
+            return a->id < b->id ? -1 : 1;
+        return isnan(a->logit) ? 1 : -1;
+    }
+    if (a->logit > b->logit)
+        return -1;
+    if (a->logit < b->logit)
+        return 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* A vocabulary large enough for the radix sort, and small k for the heap: both give the order
+ * qsort gives, over ties, −0 and +0, infinities and NaN. */
+START_TEST(select_top_orders_every_candidate)
+{
+    enum { N = 5000 };
+    static const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1.5f, -1.5f};
+    llm_candidate *c = malloc(N * sizeof *c), *tmp = malloc(N * sizeof *tmp);
+    llm_candidate *want = malloc(N * sizeof *want);
+    uint32_t x = 12345;
+    static const size_t ks[] = {1, 4, 40, 255, 256, 1000, N};
+    for (size_t t = 0; t < sizeof ks / sizeof ks[0]; t++) {
+        const size_t k = ks[t];
+        for (int i = 0; i < N; i++) {
+            x = x * 1664525u + 1013904223u;
+            /* a few hundred distinct values, so most logits are tied with others */
+            const float v = (x >> 28) < 2 ? specials[(x >> 8) % 7]
+                                           : (float)((int)((x >> 8) % 400) - 200) / 16.0f;
+            c[i] = want[i] = (llm_candidate){i, v, 0.0f};
+        }
+        qsort(want, N, sizeof *want, order);
+        llm_sampler_select_top(c, tmp, N, k);
+        for (size_t i = 0; i < k; i++)
+            ck_assert_msg(c[i].id == want[i].id, "k %zu: place %zu holds id %d (%g), want %d (%g)",
+                          k, i, c[i].id, (double)c[i].logit, want[i].id, (double)want[i].logit);
+    }
+    free(c);
+    free(tmp);
+    free(want);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sampler");
@@ -164,6 +211,7 @@ int main(void)
     tcase_add_test(tc, temperature_sharpens);
     tcase_add_test(tc, logit_bias_and_penalties);
     tcase_add_test(tc, seeded_draws_repeat);
+    tcase_add_test(tc, select_top_orders_every_candidate);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -91,7 +91,8 @@ static uint64_t session_bytes(const struct llm_model *m, const llm_session_optio
         bytes += llm_kv_cache_bytes(o->kv_type, hp->n_layer, o->n_ctx,
                                     hp->n_head_kv * hp->head_dim);
     bytes += (uint64_t)o->n_ctx * sizeof(int32_t) * 2;     /* tokens, encoder ids */
-    bytes += (uint64_t)hp->n_vocab * (sizeof(float) + 16); /* logits, sampler candidates */
+    bytes += (uint64_t)hp->n_vocab * sizeof(float);        /* logits */
+    bytes += llm_sampler_bytes(hp->n_vocab);
     return bytes;
 }
 

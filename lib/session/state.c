@@ -240,16 +240,7 @@ llm_status llm_session_fork(const llm_session *s, llm_session **out)
     LLM_TRY(llm_session_create(s->model, &s->opt, &c));
     llm_error err = {0};
     /* settings */
-    llm_sampler keep = c->sampler;
-    c->sampler = s->sampler;
-    c->sampler.cand = keep.cand;
-    c->sampler.counts = keep.counts;
-    c->sampler.bias = NULL;
-    c->sampler.n_bias = c->sampler.bias_cap = 0;
-    llm_status st = LLM_OK;
-    for (size_t i = 0; i < s->sampler.n_bias && st == LLM_OK; i++)
-        st = llm_sampler_set_bias(&c->sampler, s->sampler.bias[i].id, s->sampler.bias[i].bias,
-                                  &err);
+    llm_status st = llm_sampler_copy_settings(&c->sampler, &s->sampler, &err);
     for (int i = 0; i < s->n_stops && st == LLM_OK; i++)
         st = llm_session_add_stop(c, s->stops[i]);
     c->max_tokens = s->max_tokens;
