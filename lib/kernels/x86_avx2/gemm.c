@@ -8,7 +8,7 @@
  * for float weights and 4 × 2 for the K-quants, so each weight vector loaded or unpacked serves
  * four tokens; decode (T = 1) walks f32 rows one at a time (one forward stream), f16 and bf16
  * rows four at a time (from four quarters of the rows: four streams) and K-quant rows two at a
- * time, with software prefetch ahead. The legacy
+ * time (from the two halves), with software prefetch ahead. The legacy
  * block types (q8_0, q4_0, q4_1, q5_0, q5_1) are the exception: eight rows share one
  * accumulator, one row per lane (their section explains why the bytes still do not depend on
  * the tiles). Within a call the loops run over groups of rows outside and tiles of tokens
@@ -295,7 +295,7 @@ INLINE __m256i dot_q8_block(const uint8_t *wq, const uint8_t *xq)
         _mm256_set1_epi16(1));
 }
 
-/* Bytes ahead of its use that each row of a single token's eight is asked for */
+/* Bytes ahead of its use that each row a single token reads as its own stream is asked for */
 #define ROW_PREFETCH 512
 
 /* RT tokens × eight rows. off[r] is the byte offset of row r from W (rows past the end of a
@@ -581,26 +581,38 @@ LLM_GEMM_FN(llm_gemm_q5_1_avx2)
 // K-quants against q8_K. Per row and super-block the scales are unpacked once (one int16 per 16
 // elements, as a broadcast pair per 32) with the correction coefficients (mins of q4_K/q5_K,
 // 32·scale of q6_K); the quants themselves are re-extracted from the block bytes for each token
-// (a few shifts and masks, cheaper than a store and reload). Then
+// (a few shifts and masks, cheaper than a store and reload), and each 32-element sub-block's
+// scales are picked from one register by a byte shuffle. Then
 //   Σ w·x = d_x · (d · Σ_g sc_g Σ u·x − dm · Σ_g c_g · bsum_g)  with u the unsigned quants.
 
 enum { WQ4_K = 0, WQ5_K = 1, WQ6_K = 2 };
 
 typedef struct kscales {
-    __m256i sc[8];     /* sub-block of 32: its two 16-element scales in the two 128-bit halves */
+    __m256i lo, hi;    /* int16 scales: 16-element scales 0..7 / 8..15 in both 128-bit halves */
     __m256i corr;      /* (16) int16 correction coefficient per 16 elements */
     float d, dm;
 } kscales;
+
+/* Sub-block j of 32 elements: its two 16-element scales in the two 128-bit halves, picked from
+ * ks by one byte shuffle (q4_K and q5_K have one scale per 32: the same in both halves) */
+INLINE __m256i scale_k(const int wt, const kscales *ks, int j)
+{
+    if (wt == WQ6_K) {
+        const int a = (2 * j) % 8, b = (2 * j + 1) % 8;
+        const __m256i pick = _mm256_setr_m128i(_mm_set1_epi16((short)((2 * a + 1) << 8 | 2 * a)),
+                                               _mm_set1_epi16((short)((2 * b + 1) << 8 | 2 * b)));
+        return _mm256_shuffle_epi8(j < 4 ? ks->lo : ks->hi, pick);
+    }
+    return _mm256_shuffle_epi8(ks->lo, _mm256_set1_epi16((short)((2 * j + 1) << 8 | 2 * j)));
+}
 
 INLINE void scales_k(const int wt, const uint8_t *w, kscales *ks)
 {
     if (wt == WQ6_K) {
         const __m128i s8 = _mm_loadu_si128((const __m128i *)(const void *)(w + 192));
         const __m256i s16 = _mm256_cvtepi8_epi16(s8); /* (16) */
-        int16_t s[16];
-        _mm256_storeu_si256((__m256i *)(void *)s, s16);
-        for (int j = 0; j < 8; j++)
-            ks->sc[j] = _mm256_setr_m128i(_mm_set1_epi16(s[2 * j]), _mm_set1_epi16(s[2 * j + 1]));
+        ks->lo = _mm256_permute2x128_si256(s16, s16, 0x00);
+        ks->hi = _mm256_permute2x128_si256(s16, s16, 0x11);
         ks->corr = _mm256_slli_epi16(s16, 5);
         ks->d = f16(w + 208);
         ks->dm = ks->d;
@@ -616,8 +628,9 @@ INLINE void scales_k(const int wt, const uint8_t *w, kscales *ks)
     u[2] = m03;
     u[0] &= km1;
     const uint8_t *b = (const uint8_t *)u;
-    for (int j = 0; j < 8; j++)
-        ks->sc[j] = _mm256_set1_epi16(b[j]);
+    ks->lo = _mm256_broadcastsi128_si256(
+        _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(const void *)b)));
+    ks->hi = ks->lo;
     /* mins per 16 elements: m_j twice */
     const __m128i m8 = _mm_loadl_epi64((const __m128i *)(const void *)(b + 8));
     ks->corr = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
@@ -655,8 +668,11 @@ INLINE __m256i quants_k(const int wt, const uint8_t *w, int j)
     return u;
 }
 
+/* Outputs (RT tokens) x (RN weight rows); the tile's rows are rs rows apart in W and Y. A single
+ * token's rows rs > 1 apart are separate streams, each asked for ROW_PREFETCH bytes ahead. */
 INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
-                   const uint8_t *X, size_t ldx, const uint8_t *W, size_t ldw, int64_t K)
+                   const uint8_t *X, size_t ldx, const uint8_t *W, size_t ldw, int64_t rs,
+                   int64_t K)
 {
     static const size_t wbytes[] = {144, 176, 210};
     const size_t wb = wbytes[wt];
@@ -673,11 +689,12 @@ INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t l
     for (int64_t b = 0; b < nb; b++) {
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
-            const uint8_t *w = W + (size_t)n * ldw + (size_t)b * wb;
+            const uint8_t *w = W + (size_t)(n * rs) * ldw + (size_t)b * wb;
             if (RT == 1) /* matrix x vector: memory-bound, so fetch every line of this
                           * block's place in the next tile's rows (rows are contiguous) */
                 for (size_t o = 0; o < wb; o += 64)
-                    _mm_prefetch((const char *)(w + (size_t)RN * ldw + o), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(w + (rs > 1 ? ROW_PREFETCH : (size_t)RN * ldw) + o),
+                                 _MM_HINT_T0);
             kscales ks;
             scales_k(wt, w, &ks);
 #pragma GCC unroll 4
@@ -690,8 +707,8 @@ INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t l
                 for (int j = 0; j < 8; j += 2) {
                     const __m256i x0 = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 4 + 32 * j));
                     const __m256i x1 = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 36 + 32 * j));
-                    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(quants_k(wt, w, j), x0), ks.sc[j]));
-                    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(quants_k(wt, w, j + 1), x1), ks.sc[j + 1]));
+                    s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(_mm256_maddubs_epi16(quants_k(wt, w, j), x0), scale_k(wt, &ks, j)));
+                    s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(_mm256_maddubs_epi16(quants_k(wt, w, j + 1), x1), scale_k(wt, &ks, j + 1)));
                 }
                 const __m256i sumi = _mm256_add_epi32(s0, s1);
                 const __m256i bs = _mm256_loadu_si256((const __m256i *)(const void *)(xb + 260));
@@ -705,19 +722,19 @@ INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t l
     for (int t = 0; t < RT; t++)
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++)
-            Y[t * ldy + n] = hsum(acc[t][n]) - hsum(accm[t][n]);
+            Y[t * ldy + n * rs] = hsum(acc[t][n]) - hsum(accm[t][n]);
 }
 
 INLINE void gemm_k(const int wt, float *Y, int64_t ldy, const void *Xv, size_t ldx,
                    const void *Wv, size_t ldw, int64_t T, int64_t N, int64_t K)
 {
     const uint8_t *X = Xv, *W = Wv;
-    if (T == 1) {
-        int64_t n = 0;
-        for (; n + 2 <= N; n += 2)
-            tile_k(wt, 1, 2, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
-        if (n < N)
-            tile_k(wt, 1, 1, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, K);
+    if (T == 1) { /* rows n and n + N/2 together: two streams through the halves of the run */
+        const int64_t half = N / 2;
+        for (int64_t n = 0; n < half; n++)
+            tile_k(wt, 1, 2, Y + n, ldy, X, ldx, W + (size_t)n * ldw, ldw, half, K);
+        if (N % 2)
+            tile_k(wt, 1, 1, Y + N - 1, ldy, X, ldx, W + (size_t)(N - 1) * ldw, ldw, 1, K);
         return;
     }
     for (int64_t n = 0; n < N; n += 2) {
@@ -725,7 +742,8 @@ INLINE void gemm_k(const int wt, float *Y, int64_t ldy, const void *Xv, size_t l
         const uint8_t *w = W + (size_t)n * ldw;
         for (int64_t t = 0; t < T; t += 4) {
             const int rt = (int)(T - t < 4 ? T - t : 4);
-            TILE_SWITCH(tile_k, wt, rt, rn, Y + t * ldy + n, ldy, X + (size_t)t * ldx, ldx, w, ldw, K);
+            TILE_SWITCH(tile_k, wt, rt, rn, Y + t * ldy + n, ldy, X + (size_t)t * ldx, ldx, w, ldw, 1,
+                        K);
         }
     }
 }
