@@ -75,10 +75,8 @@ INLINE __m256 load_x_tail(const float *x, int64_t k, int64_t rem)
     return _mm256_loadu_ps(buf);
 }
 
-/* Bytes ahead of its use that a single-token tile of rows in separate streams asks for */
-#ifndef STREAM_PREFETCH
+/* Bytes ahead of its use that a single token's float row, read as its own stream, is asked for */
 #define STREAM_PREFETCH 1024
-#endif
 
 /* Outputs (RT tokens) x (RN weight rows); the tile's rows are rs rows apart in W and Y. */
 INLINE void tile_float(const int wt, const int RT, const int RN, float *Y, int64_t ldy,
@@ -516,7 +514,7 @@ INLINE void group8(const int wt, const int RT, float *Y, int64_t ldy, const uint
 /* A single token (4- and 5-bit types): rows n, n + N/8, ..., n + 7·N/8 together, eight streams
  * each through a contiguous eighth of the run. Eight adjacent rows (one contiguous run, asked
  * for two groups ahead) read 12-16 GB/s from DRAM in GPT-2-small's products, eight streams
- * 13-18, and its decoding went from 88-95% to 104-106% of the triad bound. Returns the rows
+ * 13-18, and its decoding went from 88-95% to 104-114% of the triad bound. Returns the rows
  * done (a multiple of eight). */
 INLINE int64_t decode_rows8(const int wt, float *Y, const uint8_t *X, const uint8_t *W, size_t ldw,
                             int64_t N, int64_t K)
@@ -578,11 +576,11 @@ LLM_GEMM_FN(llm_gemm_q5_1_avx2)
 }
 
 // ------------------------------------------------------------------------------------------------
-// K-quants against q8_K. Per row and super-block the scales are unpacked once (one int16 per 16
-// elements, as a broadcast pair per 32) with the correction coefficients (mins of q4_K/q5_K,
-// 32·scale of q6_K); the quants themselves are re-extracted from the block bytes for each token
-// (a few shifts and masks, cheaper than a store and reload), and each 32-element sub-block's
-// scales are picked from one register by a byte shuffle. Then
+// K-quants against q8_K. Per row and super-block the scales are unpacked once into int16 lanes
+// (each 32-element sub-block's pair then picked by one byte shuffle) with the correction
+// coefficients (mins of q4_K/q5_K, 32·scale of q6_K); the quants themselves are re-extracted
+// from the block bytes for each token (a few shifts and masks, cheaper than a store and
+// reload). Then
 //   Σ w·x = d_x · (d · Σ_g sc_g Σ u·x − dm · Σ_g c_g · bsum_g)  with u the unsigned quants.
 
 enum { WQ4_K = 0, WQ5_K = 1, WQ6_K = 2 };
@@ -690,8 +688,9 @@ INLINE void tile_k(const int wt, const int RT, const int RN, float *Y, int64_t l
 #pragma GCC unroll 4
         for (int n = 0; n < RN; n++) {
             const uint8_t *w = W + (size_t)(n * rs) * ldw + (size_t)b * wb;
-            if (RT == 1) /* matrix x vector: memory-bound, so fetch every line of this
-                          * block's place in the next tile's rows (rows are contiguous) */
+            if (RT == 1) /* matrix x vector: memory-bound, so fetch every line of this block's
+                          * place in the next tile's rows (adjacent rows: RN rows on), or
+                          * ROW_PREFETCH bytes on along each row's own stream */
                 for (size_t o = 0; o < wb; o += 64)
                     _mm_prefetch((const char *)(w + (rs > 1 ? ROW_PREFETCH : (size_t)RN * ldw) + o),
                                  _MM_HINT_T0);
