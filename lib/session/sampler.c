@@ -157,20 +157,9 @@ llm_status llm_sampler_set_bias(llm_sampler *smp, int32_t id, float bias, llm_er
 /* chain                                                                                          */
 /* ---------------------------------------------------------------------------------------------- */
 
-/* The candidate order: descending logit (−0 equal to +0, NaN after everything), then ascending
- * id. A total order, so every sort below gives the same result on every machine. */
-static int before(const llm_candidate *a, const llm_candidate *b)
-{
-    const int a_nan = isnan(a->logit), b_nan = isnan(b->logit);
-    if (a_nan != b_nan)
-        return b_nan;
-    if (!a_nan && a->logit != b->logit)
-        return a->logit > b->logit;
-    return a->id < b->id;
-}
-
-/* An unsigned key whose ascending order is the candidate order's logit part: the float's bits,
- * flipped so that unsigned order is float order, then complemented (descending). */
+/* An unsigned key whose ascending order is the candidate order's logit part: descending logit,
+ * −0 equal to +0, NaN after everything. The float's bits, flipped so that unsigned order is
+ * float order, then complemented. */
 static uint32_t order_key(float logit)
 {
     if (isnan(logit))
@@ -181,6 +170,14 @@ static uint32_t order_key(float logit)
     memcpy(&u, &logit, sizeof u);
     u = (u & 0x80000000u) ? ~u : u | 0x80000000u;
     return ~u;
+}
+
+/* The candidate order: order_key, then ascending id. A total order, so every sort below (the
+ * heap and the radix sort alike) gives the same result on every machine. */
+static int before(const llm_candidate *a, const llm_candidate *b)
+{
+    const uint32_t ka = order_key(a->logit), kb = order_key(b->logit);
+    return ka != kb ? ka < kb : a->id < b->id;
 }
 
 /* Sorts c[0..n), given in ascending id order, into the candidate order: a least-significant-
