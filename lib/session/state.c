@@ -133,9 +133,8 @@ static llm_status restore(struct llm_session *s, const unsigned char *p, size_t 
     LLM_CHECK(err, n_tokens <= s->opt.n_ctx && n_enc <= s->opt.n_ctx && has_logits <= 1,
               LLM_ERR_FORMAT, "the state holds %u tokens, more than this session's n_ctx %u",
               n_tokens > n_enc ? n_tokens : n_enc, s->opt.n_ctx);
-    size_t kv_bytes = is_decoder(s) ? 2ull * s->kv.n_layer * n_tokens * s->kv.n_kv_head *
-                                          llm_kv_cache_head_bytes(&s->kv)
-                                    : 0;
+    size_t kv_bytes =
+        is_decoder(s) ? llm_kv_cache_bytes(s->kv.type, s->kv.n_layer, n_tokens, s->kv.kv_dim) : 0;
     size_t need = fixed + (n_tokens + n_enc) * sizeof(int32_t) +
                   (has_logits ? hp->n_vocab * sizeof(float) : 0) + kv_bytes;
     LLM_CHECK(err, size == need, LLM_ERR_FORMAT, "the state is %zu bytes, %zu expected", size,
