@@ -6,12 +6,12 @@
 #define LLM_VERSION_H
 
 #define LLM_VERSION_MAJOR 0
-#define LLM_VERSION_MINOR 1
+#define LLM_VERSION_MINOR 2
 #define LLM_VERSION_PATCH 0
 
 /** MAJOR * 1000000 + MINOR * 1000 + PATCH, comparable with llm_version_number(). */
 #define LLM_VERSION_NUMBER (LLM_VERSION_MAJOR * 1000000 + LLM_VERSION_MINOR * 1000 + LLM_VERSION_PATCH)
 
-#define LLM_VERSION_STRING "0.1.0"
+#define LLM_VERSION_STRING "0.2.0"
 
 #endif /* LLM_VERSION_H */

@@ -19,7 +19,7 @@ __all__ = ["version", "kernel_isa", "LLMError", "Tokenizer", "Model", "Session",
 
 
 def version():
-    """The running library's version string ("0.1.0")."""
+    """The running library's version string ("0.2.0")."""
     return lib.llm_version_string().decode()
 
 
