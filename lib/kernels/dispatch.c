@@ -1,16 +1,20 @@
 /*
  * Kernel dispatch: fills the table once per process, BLIS/dav1d style. Every slot starts with the
  * generic variant; each tier this CPU supports then overrides the slots it implements
- * (avx2 → avx512 on x86-64, neon on aarch64). Detection runs once (pthread_once) and uses
- * __builtin_cpu_supports, which also checks that the OS saves the wider register state.
+ * (avx2 → avx512 on x86-64, neon on aarch64). Detection runs once (pthread_once) and reads
+ * CPUID and XCR0, so a feature counts only where the OS also saves the wider register state.
  *
  * LLM_ISA=generic|avx2|avx512|neon caps the tier (a tier above what the CPU runs is ignored);
  * the choice is logged at debug level. This file is the only caller of ISA variants besides the
  * kernel test.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMDDP
@@ -120,6 +124,50 @@ static void fill_neon(llm_kernels *k)
 // ------------------------------------------------------------------------------------------------
 // detection
 
+#if defined(__x86_64__) || defined(__i386__)
+/* CPUID feature bits, each reported only where the OS saves the register state it needs (XCR0
+ * through XGETBV: XMM+YMM for the AVX family, opmask+ZMM for AVX-512). Read by hand rather than
+ * with __builtin_cpu_supports, whose list of names differs between compilers (clang 14 has no
+ * "f16c"). */
+typedef struct x86_caps {
+    int sse42, avx, avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512vnni;
+} x86_caps;
+
+static uint64_t x86_xcr0(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile(".byte 0x0f, 0x01, 0xd0" /* xgetbv */ : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static x86_caps x86_detect(void)
+{
+    x86_caps c;
+    memset(&c, 0, sizeof c);
+    unsigned a, b, cx, d;
+    if (__get_cpuid_max(0, NULL) < 1 || !__get_cpuid(1, &a, &b, &cx, &d))
+        return c;
+    c.sse42 = (cx >> 20) & 1;
+    const int osxsave = (cx >> 27) & 1;
+    const uint64_t xcr0 = osxsave ? x86_xcr0() : 0;
+    const int os_ymm = (xcr0 & 0x6) == 0x6;
+    const int os_zmm = os_ymm && (xcr0 & 0xe0) == 0xe0;
+    c.avx = os_ymm && ((cx >> 28) & 1);
+    c.fma = c.avx && ((cx >> 12) & 1);
+    c.f16c = c.avx && ((cx >> 29) & 1);
+    if (__get_cpuid_max(0, NULL) >= 7) {
+        __cpuid_count(7, 0, a, b, cx, d);
+        c.avx2 = c.avx && ((b >> 5) & 1);
+        c.avx512f = os_zmm && ((b >> 16) & 1);
+        c.avx512dq = c.avx512f && ((b >> 17) & 1);
+        c.avx512bw = c.avx512f && ((b >> 30) & 1);
+        c.avx512vl = c.avx512f && ((b >> 31) & 1);
+        c.avx512vnni = c.avx512f && ((cx >> 11) & 1);
+    }
+    return c;
+}
+#endif
+
 static void add_feature(const char *name)
 {
     size_t len = strlen(cpu_features);
@@ -133,23 +181,20 @@ static void add_feature(const char *name)
 static void detect(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    /* __builtin_cpu_supports needs string literals, hence the unrolled list */
-    if (__builtin_cpu_supports("sse4.2")) add_feature("sse4.2");
-    if (__builtin_cpu_supports("avx")) add_feature("avx");
-    if (__builtin_cpu_supports("avx2")) add_feature("avx2");
-    if (__builtin_cpu_supports("fma")) add_feature("fma");
-    if (__builtin_cpu_supports("f16c")) add_feature("f16c");
-    if (__builtin_cpu_supports("avx512f")) add_feature("avx512f");
-    if (__builtin_cpu_supports("avx512bw")) add_feature("avx512bw");
-    if (__builtin_cpu_supports("avx512vl")) add_feature("avx512vl");
-    if (__builtin_cpu_supports("avx512dq")) add_feature("avx512dq");
-    if (__builtin_cpu_supports("avx512vnni")) add_feature("avx512vnni");
-    have_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                __builtin_cpu_supports("f16c");
-    have_avx512 = have_avx2 && __builtin_cpu_supports("avx512f") &&
-                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
+    const x86_caps c = x86_detect();
+    if (c.sse42) add_feature("sse4.2");
+    if (c.avx) add_feature("avx");
+    if (c.avx2) add_feature("avx2");
+    if (c.fma) add_feature("fma");
+    if (c.f16c) add_feature("f16c");
+    if (c.avx512f) add_feature("avx512f");
+    if (c.avx512bw) add_feature("avx512bw");
+    if (c.avx512vl) add_feature("avx512vl");
+    if (c.avx512dq) add_feature("avx512dq");
+    if (c.avx512vnni) add_feature("avx512vnni");
+    have_avx2 = c.avx2 && c.fma && c.f16c;
+    have_avx512 = have_avx2 && c.avx512f && c.avx512bw && c.avx512vl && c.avx512dq &&
+                  c.avx512vnni;
 #elif defined(__aarch64__)
     add_feature("neon"); /* mandatory in AArch64 */
 #if defined(__ARM_FEATURE_DOTPROD)
