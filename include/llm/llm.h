@@ -7,6 +7,7 @@
  *   1. version            4. tokenizer          7. generation and sampling
  *   2. status and errors  5. model              8. embeddings
  *   3. logging and misc   6. session            9. saving and forking sessions
+ *                                              10. scoring and perplexity
  *
  * Conventions (see docs/ABI.md for the compatibility promise):
  *  - Every fallible call returns an llm_status. LLM_OK is 0. Results come back through trailing
@@ -677,6 +678,29 @@ LLM_API llm_status llm_session_load_file(llm_session *s, const char *path);
 
 /** Creates a new session with a copy of this one's context, cache and settings. @since 0.1 */
 LLM_API llm_status llm_session_fork(const llm_session *s, llm_session **out);
+
+/* ============================================================================================== */
+/* 10. Scoring and perplexity                                                                     */
+/* ============================================================================================== */
+
+/**
+ * Scores a token sequence with a decoder: forgets the session's context, feeds `ids` exactly as
+ * given (no BOS is added) and writes the negative log-likelihood, in nats, of every token the
+ * positions from `first` on predict:
+ *     nll[j] = -log p(ids[first + j + 1] | ids[0 .. first + j]),   j = 0 .. n - 2 - first.
+ * The mean of these is the loss of language-model training; exp(mean) is the perplexity
+ * (`llm perplexity` scores the second half of each window, first = n_ctx / 2). The log-softmax
+ * is computed in double from the float logits that generation uses.
+ * @param[in]  first  position of the first prediction scored; first + 2 <= n
+ * @param[out] nll    n - 1 - first values
+ * @param[in]  cap    values `nll` holds
+ * @return LLM_OK, LLM_ERR_INVALID_ARG (NULL, nothing to score, an id outside the vocabulary),
+ *         LLM_ERR_BUFFER_TOO_SMALL, LLM_ERR_TOO_LONG (n exceeds the session's n_ctx),
+ *         LLM_ERR_UNSUPPORTED (not a decoder), LLM_ERR_NOMEM, LLM_ERR_CANCELLED
+ * @since 0.2
+ */
+LLM_API llm_status llm_session_score(llm_session *s, const int32_t *ids, size_t n, size_t first,
+                                     double *nll, size_t cap);
 
 #ifdef __cplusplus
 }

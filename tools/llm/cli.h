@@ -30,6 +30,7 @@ int llm_cmd_generate(int argc, char **argv);
 int llm_cmd_logits(int argc, char **argv);
 int llm_cmd_embed(int argc, char **argv);
 int llm_cmd_bench(int argc, char **argv);
+int llm_cmd_perplexity(int argc, char **argv);
 int llm_bench_generate(int argc, char **argv); /* `llm bench generate`, bench_generate.c */
 int llm_bench_embed(int argc, char **argv); /* `llm bench embed`, in cmd_embed.c */
 int llm_bench_tokenize(int argc, char **argv); /* `llm bench tokenize`, in bench_tokenize.c */

@@ -15,6 +15,7 @@ static const llm_cli_cmd commands[] = {
     {"logits", llm_cmd_logits, "write the logits of every prompt position as float32"},
     {"tokenize", llm_cmd_tokenize, "text to token ids (any tokenizer file, model or directory)"},
     {"detokenize", llm_cmd_detokenize, "token ids to text"},
+    {"perplexity", llm_cmd_perplexity, "perplexity of a decoder over a text (llama-perplexity's method)"},
     {"embed", llm_cmd_embed, "sentence embeddings or token vectors of texts (encoder models)"},
     {"inspect", llm_cmd_inspect, "architecture, hyper-parameters, tokenizer and tensors of a model"},
     {"convert", llm_cmd_convert, "Hugging Face directory to GGUF (f32, f16, bf16, q8_0, q4_0)"},
