@@ -19,14 +19,28 @@
 #include "common/dtype.h"
 #include "model/model.h"
 
+enum { OPT_KV = LLM_CLI_LONG_ONLY };
+
+const llm_cli_opt llm_bench_generate_opts[] = {
+    LLM_CLI_OPT_MODEL,
+    {'p', "prompt-tokens", LLM_CLI_TEXT, NULL},
+    {'n', "max-tokens", LLM_CLI_TEXT, NULL},
+    LLM_CLI_OPT_THREADS,
+    {'r', "runs", LLM_CLI_TEXT, NULL},
+    {OPT_KV, "kv", LLM_CLI_WORDS, "f32 f16"},
+    LLM_CLI_OPT_END,
+};
+
 static const char usage[] =
     "usage: llm bench generate -m MODEL [-p N] [-n N] [-t THREADS] [-r RUNS] [--kv f32|f16]\n"
     "\n"
-    "  -p N   prompt tokens evaluated as one batch (default 512)\n"
-    "  -n N   tokens generated one at a time, greedy, past end-of-text (default 128)\n"
-    "  -t N   threads (default 2)\n"
-    "  -r N   generation runs, each after its own bandwidth measurement (default 3)\n"
-    "  --kv T KV cache type, f32 or f16 (default f32)\n";
+    "  -p, --prompt-tokens N  prompt tokens evaluated as one batch (default 512)\n"
+    "  -n, --max-tokens N     tokens generated one at a time, greedy, past end-of-text\n"
+    "                         (default 128)\n"
+    "  -t, --threads N        threads (default 2)\n"
+    "  -r, --runs N           generation runs, each after its own bandwidth measurement\n"
+    "                         (default 3)\n"
+    "  --kv T                 KV cache type, f32 or f16 (default f32)\n";
 
 /* Bytes a decoder reads from its weights for one generated token: every matrix once, except the
  * token embedding table, of which one row is read (unless it doubles as the output head). */
@@ -61,37 +75,33 @@ int llm_bench_generate(int argc, char **argv)
     const char *cmd = "bench generate", *path = NULL;
     int64_t n_prompt = 512, n_gen = 128, threads = 2, runs = 3;
     int32_t kv_type = LLM_KV_F32;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-            fputs(usage, stdout);
-            return 0;
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, cmd, llm_bench_generate_opts, argc, argv);
+    int c, rc = 0, kv = 0;
+    while (rc == 0 && (c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (c) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP: fputs(usage, stdout); return 0;
+        case 'm': path = p.arg; break;
+        case 'p': rc = llm_cli_value_i64(&p, 1, 1 << 20, &n_prompt); break;
+        case 'n': rc = llm_cli_value_i64(&p, 1, 1 << 20, &n_gen); break;
+        case 't': rc = llm_cli_value_threads(&p, &threads); break;
+        case 'r': rc = llm_cli_value_i64(&p, 1, 100, &runs); break;
+        case OPT_KV:
+            rc = llm_cli_value_word(&p, "f32 f16", &kv);
+            kv_type = kv ? LLM_KV_F16 : LLM_KV_F32;
+            break;
+        default: return llm_cli_usage(cmd, "unexpected argument '%s'", p.arg ? p.arg : "");
         }
-        if (!v)
-            return llm_cli_usage(cmd, "%s needs a value", o);
-        i++;
-        if (!strcmp(o, "-m"))
-            path = v;
-        else if (!strcmp(o, "-p") && llm_cli_parse_i64(v, 1, 1 << 20, &n_prompt))
-            continue;
-        else if (!strcmp(o, "-n") && llm_cli_parse_i64(v, 1, 1 << 20, &n_gen))
-            continue;
-        else if (!strcmp(o, "-t") && llm_cli_parse_i64(v, 1, 1024, &threads))
-            continue;
-        else if (!strcmp(o, "-r") && llm_cli_parse_i64(v, 1, 100, &runs))
-            continue;
-        else if (!strcmp(o, "--kv") && (!strcmp(v, "f32") || !strcmp(v, "f16")))
-            kv_type = !strcmp(v, "f16") ? LLM_KV_F16 : LLM_KV_F32;
-        else
-            return llm_cli_usage(cmd, "unknown option or bad value '%s %s'", o, v);
     }
+    if (rc)
+        return rc;
     if (!path)
         return llm_cli_usage(cmd, "-m MODEL is required");
     llm_model *m = NULL;
     llm_status st = llm_model_open(path, NULL, &m);
     if (st != LLM_OK)
         return llm_cli_fail(cmd, st, "cannot open '%s'", path);
-    int rc = 0;
     if (m->hp.family == LLM_FAMILY_ENCODER_DECODER) {
         rc = llm_bench_generate_seq2seq(m, (int)n_prompt, (int)n_gen, (int)threads);
         llm_model_close(m);

@@ -29,6 +29,7 @@
 #endif
 
 #include "bench_kernels.h"
+#include "cli.h"
 #include "common/alloc.h"
 #include "common/dtype.h"
 #include "kernels/kernels.h"
@@ -354,25 +355,39 @@ static double dram_mv_gbs(const llm_compute *c, float *Y, const float *X, uint32
     return (double)bytes / best * 1e-9;
 }
 
+enum { OPT_QUICK = LLM_CLI_LONG_ONLY, OPT_DRAM };
+
+const llm_cli_opt llm_bench_kernels_opts[] = {
+    LLM_CLI_OPT_THREADS,
+    {OPT_QUICK, "quick", LLM_CLI_FLAG, NULL},
+    {OPT_DRAM, "dram", LLM_CLI_FLAG, NULL},
+    LLM_CLI_OPT_END,
+};
+
 int llm_bench_kernels(int argc, char **argv)
 {
     uint32_t threads = 2;
     int quick = 0, dram_only = 0;
-    for (int i = 1; i < argc; i++) {
-        if ((strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--threads") == 0) && i + 1 < argc) {
-            const long v = strtol(argv[++i], NULL, 10);
-            if (v < 1 || v > 256) {
-                fprintf(stderr, "llm bench kernels: -t wants 1..256\n");
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, "bench kernels", llm_bench_kernels_opts, argc, argv);
+    int opt;
+    int64_t t = threads;
+    while ((opt = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (opt) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP:
+            printf("usage: llm bench kernels [-t N] [--quick] [--dram]\n");
+            return 0;
+        case 't':
+            if (llm_cli_value_threads(&p, &t))
                 return 2;
-            }
-            threads = (uint32_t)v;
-        } else if (strcmp(argv[i], "--quick") == 0) {
-            quick = 1;
-        } else if (strcmp(argv[i], "--dram") == 0) {
-            dram_only = 1;
-        } else {
+            threads = (uint32_t)t;
+            break;
+        case OPT_QUICK: quick = 1; break;
+        case OPT_DRAM: dram_only = 1; break;
+        default:
             fprintf(stderr, "usage: llm bench kernels [-t N] [--quick] [--dram]\n");
-            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+            return 2;
         }
     }
     const uint32_t tcounts[2] = {1, threads};

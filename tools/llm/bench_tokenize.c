@@ -11,28 +11,33 @@
 
 #include "cli.h"
 
+const llm_cli_opt llm_bench_tokenize_opts[] = {
+    LLM_CLI_OPT_MODEL, LLM_CLI_OPT_FILE, {'r', "repeat", LLM_CLI_TEXT, NULL}, LLM_CLI_OPT_END,
+};
+
 int llm_bench_tokenize(int argc, char **argv)
 {
     const char *model = NULL, *file = NULL;
     int64_t repeat = 5;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, "bench tokenize", llm_bench_tokenize_opts, argc, argv);
+    int c, prc = 0;
+    while (prc == 0 && (c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (c) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP:
             printf("usage: llm bench tokenize -m PATH -f FILE [-r REPEAT]\n\n"
                    "Encodes FILE REPEAT times (default 5) on one thread and reports the best\n"
                    "MB/s and tokens/s.\n");
             return 0;
-        } else if (strcmp(a, "-m") == 0 && i + 1 < argc) {
-            model = argv[++i];
-        } else if (strcmp(a, "-f") == 0 && i + 1 < argc) {
-            file = argv[++i];
-        } else if (strcmp(a, "-r") == 0 && i + 1 < argc) {
-            if (!llm_cli_parse_i64(argv[++i], 1, 1000000, &repeat))
-                return llm_cli_usage("bench tokenize", "bad repeat count '%s'", argv[i]);
-        } else {
-            return llm_cli_usage("bench tokenize", "unexpected argument '%s'", a);
+        case 'm': model = p.arg; break;
+        case 'f': file = p.arg; break;
+        case 'r': prc = llm_cli_value_i64(&p, 1, 1000000, &repeat); break;
+        default: return llm_cli_usage("bench tokenize", "unexpected argument '%s'", p.arg);
         }
     }
+    if (prc)
+        return prc;
     if (!model || !file)
         return llm_cli_usage("bench tokenize", "-m PATH and -f FILE are required");
     size_t len = 0;

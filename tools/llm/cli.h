@@ -6,6 +6,7 @@
 #ifndef LLM_TOOLS_CLI_H
 #define LLM_TOOLS_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,13 +15,98 @@
 
 typedef int (*llm_cli_cmd_fn)(int argc, char **argv);
 
+/* ---------------------------------------------------------------------------------------------- */
+/* Options: one table per subcommand drives getopt_long (cli_opts.c) and the bash completion.     */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* What an option's value is, for the completion of its argument. */
+typedef enum llm_cli_value {
+    LLM_CLI_FLAG = 0,  /* no value */
+    LLM_CLI_TEXT = 1,  /* text or a number */
+    LLM_CLI_FILE = 2,  /* a file name */
+    LLM_CLI_DIR = 3,   /* a directory name */
+    LLM_CLI_PATH = 4,  /* a file or a directory */
+    LLM_CLI_WORDS = 5, /* one of the space-separated words in `words` */
+} llm_cli_value;
+
+/* One option. `id` is what llm_cli_next() returns for it: the letter of its short form ('m' for
+ * -m/--model), or a value from LLM_CLI_LONG_ONLY up for an option that has only a long form. */
+typedef struct llm_cli_opt {
+    int id;
+    const char *name; /* long form without the dashes; NULL ends a table */
+    llm_cli_value value;
+    const char *words; /* LLM_CLI_WORDS: the values it takes, "f32 f16" */
+} llm_cli_opt;
+
+#define LLM_CLI_LONG_ONLY 256
+/* The options every command spells alike (-h/--help is added to every table by the parser). */
+#define LLM_CLI_OPT_MODEL {'m', "model", LLM_CLI_PATH, NULL}
+#define LLM_CLI_OPT_THREADS {'t', "threads", LLM_CLI_TEXT, NULL}
+#define LLM_CLI_OPT_FILE {'f', "file", LLM_CLI_FILE, NULL}
+#define LLM_CLI_OPT_OUTPUT {'o', "output", LLM_CLI_FILE, NULL}
+#define LLM_CLI_OPT_VERBOSE {'v', "verbose", LLM_CLI_FLAG, NULL}
+#define LLM_CLI_OPT_END {0, NULL, LLM_CLI_FLAG, NULL}
+
+/* What llm_cli_next() returns besides an option id. */
+enum {
+    LLM_CLI_DONE = -1,      /* no arguments left */
+    LLM_CLI_ERROR = -2,     /* a usage error, already printed: the command returns 2 */
+    LLM_CLI_POSITIONAL = 1, /* a non-option argument, in p->arg (everything after "--" too) */
+    LLM_CLI_HELP = 'h',     /* -h or --help */
+};
+
+#define LLM_CLI_MAX_OPTS 63
+
+typedef struct llm_cli_parser {
+    const char *cmd; /* "generate", "bench embed": names the command in messages */
+    const llm_cli_opt *opts;
+    int argc;
+    char **argv;         /* argv[0] is the command's own name */
+    const char *arg;     /* the value of the option just returned, or the positional argument */
+    char spelled[80];    /* the option just returned as the user would write it: "--temp", "-t" */
+    int after_dashes;    /* "--" seen: every argument left is positional */
+    int ok;              /* the table fit; 0 makes llm_cli_next() fail */
+    /* getopt_long's tables, built from `opts` */
+    char shortopts[2 * LLM_CLI_MAX_OPTS + 8];
+    struct option longopts[LLM_CLI_MAX_OPTS + 2];
+} llm_cli_parser;
+
+/* Prepares to parse argv[1..argc-1] (argv[0] is the command's name) against `opts`. */
+void llm_cli_parser_init(llm_cli_parser *p, const char *cmd, const llm_cli_opt *opts, int argc,
+                         char **argv);
+/* The next option's id (its value in p->arg), LLM_CLI_POSITIONAL, LLM_CLI_HELP, LLM_CLI_DONE, or
+ * LLM_CLI_ERROR after a message naming the unknown option or the missing value. Accepts
+ * "--opt=value", "--opt value", "-o value", "-ovalue" and unique prefixes of long names. */
+int llm_cli_next(llm_cli_parser *p);
+/* The value of the option just returned as a number in [lo, hi]. 0, or 2 after a usage message. */
+int llm_cli_value_i64(const llm_cli_parser *p, int64_t lo, int64_t hi, int64_t *out);
+int llm_cli_value_f64(const llm_cli_parser *p, double *out);
+/* A thread count: at least 1, and at most the online CPUs (more is clamped, with a warning on
+ * stderr, since threads beyond the cores only wait on each other). 0, or 2 after a message. */
+int llm_cli_value_threads(const llm_cli_parser *p, int64_t *out);
+/* The option just returned must be one of `words` (space-separated); its index in *out. */
+int llm_cli_value_word(const llm_cli_parser *p, const char *words, int *out);
+/* The number of online CPUs (at least 1). */
+int llm_cli_online_cpus(void);
+
+/* A command of `llm` (or of `llm bench`): its function, its line in the help, its options (NULL:
+ * none but --help), its subcommands (NULL: none) and what its positional arguments are. */
 typedef struct llm_cli_cmd {
     const char *name;
     llm_cli_cmd_fn fn;
     const char *summary;
+    const llm_cli_opt *opts;
+    const struct llm_cli_cmd *subcmds; /* ends with a NULL name */
+    llm_cli_value positional;          /* what its arguments are, for completion */
 } llm_cli_cmd;
 
-/* Subcommands (one file each). */
+/* Subcommands (one file each), their option tables, and the tables of `llm` and `llm bench`. */
+extern const llm_cli_cmd llm_cli_commands[];     /* main.c; ends with a NULL name */
+extern const llm_cli_cmd llm_bench_commands[];   /* cmd_bench.c; ends with a NULL name */
+extern const llm_cli_opt llm_generate_opts[], llm_logits_opts[], llm_embed_opts[],
+    llm_bench_embed_opts[], llm_bench_generate_opts[], llm_bench_tokenize_opts[],
+    llm_bench_kernels_opts[], llm_convert_opts[], llm_inspect_opts[], llm_tokenize_opts[],
+    llm_detokenize_opts[], llm_perplexity_opts[];
 int llm_cmd_info(int argc, char **argv);
 int llm_cmd_inspect(int argc, char **argv);
 int llm_cmd_convert(int argc, char **argv);

@@ -15,6 +15,13 @@
 #include "model/gguf.h"
 #include "model/hf_import.h"
 
+enum { OPT_TYPE = LLM_CLI_LONG_ONLY };
+
+const llm_cli_opt llm_convert_opts[] = {
+    {OPT_TYPE, "type", LLM_CLI_WORDS, "f32 f16 bf16 q8_0 q4_0"},
+    LLM_CLI_OPT_END,
+};
+
 static void usage(FILE *out)
 {
     fprintf(out, "usage: llm convert HF_DIR OUT.gguf [--type f32|f16|bf16|q8_0|q4_0]\n\n"
@@ -37,22 +44,23 @@ static void progress(void *user, uint64_t done, uint64_t total)
 int llm_cmd_convert(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL, *type_s = "f16";
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--type")) {
-            if (i + 1 >= argc)
-                return llm_cli_usage("convert", "--type needs a value");
-            type_s = argv[++i];
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return llm_cli_usage("convert", "unknown option '%s'", argv[i]);
-        } else if (!in) {
-            in = argv[i];
-        } else if (!out) {
-            out = argv[i];
-        } else {
-            return llm_cli_usage("convert", "unexpected argument '%s'", argv[i]);
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, "convert", llm_convert_opts, argc, argv);
+    int c;
+    while ((c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (c) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP: usage(stdout); return 0;
+        case OPT_TYPE: type_s = p.arg; break;
+        case LLM_CLI_POSITIONAL:
+            if (!in)
+                in = p.arg;
+            else if (!out)
+                out = p.arg;
+            else
+                return llm_cli_usage("convert", "unexpected argument '%s'", p.arg);
+            break;
+        default: return llm_cli_usage("convert", "unhandled option %s", p.spelled);
         }
     }
     if (!in || !out)

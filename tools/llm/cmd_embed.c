@@ -125,6 +125,33 @@ static void print_vector(FILE *f, const float *v, size_t dim, bool json)
     fputs(json ? "]" : "\n", f);
 }
 
+enum {
+    OPT_POOLING = LLM_CLI_LONG_ONLY,
+    OPT_NORMALIZE,
+    OPT_NO_NORMALIZE,
+    OPT_PROMPT_IDS,
+    OPT_TRUNCATE,
+    OPT_NO_SPECIAL,
+    OPT_FORMAT,
+    OPT_SECONDS,
+};
+
+const llm_cli_opt llm_embed_opts[] = {
+    LLM_CLI_OPT_MODEL,
+    {OPT_POOLING, "pooling", LLM_CLI_WORDS, "mean cls last max none model"},
+    {OPT_NORMALIZE, "normalize", LLM_CLI_FLAG, NULL},
+    {OPT_NO_NORMALIZE, "no-normalize", LLM_CLI_FLAG, NULL},
+    {OPT_PROMPT_IDS, "prompt-ids", LLM_CLI_TEXT, NULL},
+    LLM_CLI_OPT_FILE,
+    {OPT_TRUNCATE, "truncate", LLM_CLI_FLAG, NULL},
+    {OPT_NO_SPECIAL, "no-special", LLM_CLI_FLAG, NULL},
+    {OPT_FORMAT, "format", LLM_CLI_WORDS, "tsv json"},
+    LLM_CLI_OPT_OUTPUT,
+    LLM_CLI_OPT_THREADS,
+    {'b', "batch", LLM_CLI_TEXT, NULL},
+    LLM_CLI_OPT_END,
+};
+
 typedef struct embed_args {
     const char *model, *file, *out, *prompt_ids, *format;
     int pooling, normalize, truncate, add_special;
@@ -141,62 +168,41 @@ static int parse_args(int argc, char **argv, embed_args *a)
     a->add_special = 1;
     a->format = "tsv";
     a->texts = calloc((size_t)argc + 1, sizeof *a->texts);
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        bool has_val = i + 1 < argc;
-#define NEED_VALUE()                                                                               \
-    do {                                                                                           \
-        if (!has_val)                                                                              \
-            return llm_cli_usage(CMD, "%s needs a value", o);                                      \
-    } while (0)
-        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
-            embed_help(stdout);
-            return -1;
-        } else if (strcmp(o, "-m") == 0 || strcmp(o, "--model") == 0) {
-            NEED_VALUE();
-            a->model = argv[++i];
-        } else if (strcmp(o, "-f") == 0 || strcmp(o, "--file") == 0) {
-            NEED_VALUE();
-            a->file = argv[++i];
-        } else if (strcmp(o, "-o") == 0 || strcmp(o, "--output") == 0) {
-            NEED_VALUE();
-            a->out = argv[++i];
-        } else if (strcmp(o, "--prompt-ids") == 0) {
-            NEED_VALUE();
-            a->prompt_ids = argv[++i];
-        } else if (strcmp(o, "--format") == 0) {
-            NEED_VALUE();
-            a->format = argv[++i];
-            if (strcmp(a->format, "tsv") != 0 && strcmp(a->format, "json") != 0)
-                return llm_cli_usage(CMD, "--format must be tsv or json, not '%s'", a->format);
-        } else if (strcmp(o, "--pooling") == 0) {
-            NEED_VALUE();
-            if (!parse_pooling(argv[++i], &a->pooling))
+    if (!a->texts)
+        return llm_cli_fail(CMD, LLM_ERR_NOMEM, "arguments");
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, CMD, llm_embed_opts, argc, argv);
+    int c, rc = 0;
+    while (rc == 0 && (c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (c) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP: embed_help(stdout); return -1;
+        case LLM_CLI_POSITIONAL: a->texts[a->n_texts++] = (char *)p.arg; break;
+        case 'm': a->model = p.arg; break;
+        case 'f': a->file = p.arg; break;
+        case 'o': a->out = p.arg; break;
+        case OPT_PROMPT_IDS: a->prompt_ids = p.arg; break;
+        case OPT_FORMAT:
+            if (strcmp(p.arg, "tsv") != 0 && strcmp(p.arg, "json") != 0)
+                return llm_cli_usage(CMD, "--format must be tsv or json, not '%s'", p.arg);
+            a->format = p.arg;
+            break;
+        case OPT_POOLING:
+            if (!parse_pooling(p.arg, &a->pooling))
                 return llm_cli_usage(CMD, "--pooling must be mean, cls, last, max or none, not "
-                                          "'%s'", argv[i]);
-        } else if (strcmp(o, "--normalize") == 0) {
-            a->normalize = 1;
-        } else if (strcmp(o, "--no-normalize") == 0) {
-            a->normalize = 0;
-        } else if (strcmp(o, "--truncate") == 0) {
-            a->truncate = 1;
-        } else if (strcmp(o, "--no-special") == 0) {
-            a->add_special = 0;
-        } else if (strcmp(o, "-t") == 0 || strcmp(o, "--threads") == 0) {
-            NEED_VALUE();
-            if (!llm_cli_parse_i64(argv[++i], 1, 1024, &a->threads))
-                return llm_cli_usage(CMD, "bad thread count '%s'", argv[i]);
-        } else if (strcmp(o, "-b") == 0 || strcmp(o, "--batch") == 0) {
-            NEED_VALUE();
-            if (!llm_cli_parse_i64(argv[++i], 1, 1 << 20, &a->batch))
-                return llm_cli_usage(CMD, "bad batch size '%s'", argv[i]);
-        } else if (o[0] == '-' && o[1] != '\0') {
-            return llm_cli_usage(CMD, "unknown option '%s'", o);
-        } else {
-            a->texts[a->n_texts++] = argv[i];
+                                          "'%s'", p.arg);
+            break;
+        case OPT_NORMALIZE: a->normalize = 1; break;
+        case OPT_NO_NORMALIZE: a->normalize = 0; break;
+        case OPT_TRUNCATE: a->truncate = 1; break;
+        case OPT_NO_SPECIAL: a->add_special = 0; break;
+        case 't': rc = llm_cli_value_threads(&p, &a->threads); break;
+        case 'b': rc = llm_cli_value_i64(&p, 1, 1 << 20, &a->batch); break;
+        default: return llm_cli_usage(CMD, "unhandled option %s", p.spelled);
         }
-#undef NEED_VALUE
     }
+    if (rc)
+        return rc;
     if (!a->model)
         return llm_cli_usage(CMD, "-m MODEL is required");
     int sources = (a->file != NULL) + (a->prompt_ids != NULL) + (a->n_texts > 0);
@@ -550,35 +556,36 @@ static void bench_help(FILE *f)
                "figure to trust on a machine shared with other work).\n");
 }
 
+const llm_cli_opt llm_bench_embed_opts[] = {
+    LLM_CLI_OPT_MODEL, LLM_CLI_OPT_FILE, LLM_CLI_OPT_THREADS, {'b', "batch", LLM_CLI_TEXT, NULL},
+    {OPT_SECONDS, "seconds", LLM_CLI_TEXT, NULL}, LLM_CLI_OPT_END,
+};
+
 int llm_bench_embed(int argc, char **argv)
 {
     const char *model = NULL, *file = NULL;
     int64_t threads = 0, batch = 0;
     double seconds = 3.0;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
-            bench_help(stdout);
-            return 0;
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, "bench embed", llm_bench_embed_opts, argc, argv);
+    int c, prc = 0;
+    while (prc == 0 && (c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (c) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP: bench_help(stdout); return 0;
+        case 'm': model = p.arg; break;
+        case 'f': file = p.arg; break;
+        case 't': prc = llm_cli_value_threads(&p, &threads); break;
+        case 'b': prc = llm_cli_value_i64(&p, 1, 1 << 20, &batch); break;
+        case OPT_SECONDS:
+            if (!llm_cli_parse_f64(p.arg, &seconds) || seconds < 0)
+                return llm_cli_usage("bench embed", "bad duration '%s'", p.arg);
+            break;
+        default: return llm_cli_usage("bench embed", "unexpected argument '%s'", p.arg);
         }
-        if (i + 1 >= argc)
-            return llm_cli_usage("bench embed", "%s needs a value", o);
-        if (strcmp(o, "-m") == 0 || strcmp(o, "--model") == 0)
-            model = argv[++i];
-        else if (strcmp(o, "-f") == 0 || strcmp(o, "--file") == 0)
-            file = argv[++i];
-        else if (strcmp(o, "-t") == 0 || strcmp(o, "--threads") == 0) {
-            if (!llm_cli_parse_i64(argv[++i], 1, 256, &threads))
-                return llm_cli_usage("bench embed", "bad thread count '%s'", argv[i]);
-        } else if (strcmp(o, "-b") == 0 || strcmp(o, "--batch") == 0) {
-            if (!llm_cli_parse_i64(argv[++i], 1, 1 << 20, &batch))
-                return llm_cli_usage("bench embed", "bad batch size '%s'", argv[i]);
-        } else if (strcmp(o, "--seconds") == 0) {
-            if (!llm_cli_parse_f64(argv[++i], &seconds) || seconds < 0)
-                return llm_cli_usage("bench embed", "bad duration '%s'", argv[i]);
-        } else
-            return llm_cli_usage("bench embed", "unknown option '%s'", o);
     }
+    if (prc)
+        return prc;
     if (!model || !file)
         return llm_cli_usage("bench embed", "-m MODEL and -f LINES.txt are required");
 

@@ -17,7 +17,7 @@ static const char generate_usage[] =
     "input.\n"
     "\n"
     "options:\n"
-    "  -n N                 tokens to generate (default 128)\n"
+    "  -n, --max-tokens N   tokens to generate (default 128)\n"
     "  --temp T             temperature; 0 = greedy (default 0.8)\n"
     "  --top-k K            (default 40; 0 = off)\n"
     "  --top-p P            (default 0.95)\n"
@@ -29,11 +29,13 @@ static const char generate_usage[] =
     "  --ignore-eos         keep going past end-of-text tokens\n"
     "  --beams N            beam search with N beams (prints the best hypothesis)\n"
     "  -t, --threads N      (default: all CPUs)\n"
-    "  --ctx N              context length (default: min(2048, the model's))\n"
+    "  -c, --ctx N          context length (default: min(2048, the model's))\n"
     "  --kv f32|f16         KV cache type (default f32)\n"
     "  --preset FILE.yaml   sampling preset; flags given here override it\n"
     "  --ids                print the generated ids (one line) instead of text\n"
-    "  -v                   print the library's warnings and progress to stderr\n";
+    "  -v, --verbose        print the library's warnings and progress to stderr\n"
+    "\n"
+    "Options take their value as '--opt value' or '--opt=value'.\n";
 
 static void log_to_stderr(void *user, llm_log_level level, const char *msg)
 {
@@ -74,109 +76,99 @@ typedef struct gen_args {
     int n_stops;
 } gen_args;
 
-/* Parses argv into a; returns 0, or the exit code of a usage error. */
+enum {
+    OPT_PROMPT_IDS = LLM_CLI_LONG_ONLY,
+    OPT_PRESET,
+    OPT_KV,
+    OPT_STOP,
+    OPT_IDS,
+    OPT_IGNORE_EOS,
+    OPT_TOP_K,
+    OPT_SEED,
+    OPT_CTX,
+    OPT_BEAMS,
+    OPT_TEMP,
+    OPT_TOP_P,
+    OPT_MIN_P,
+    OPT_TYPICAL_P,
+    OPT_REPEAT_PENALTY,
+};
+
+const llm_cli_opt llm_generate_opts[] = {
+    LLM_CLI_OPT_MODEL,
+    {'p', "prompt", LLM_CLI_TEXT, NULL},
+    LLM_CLI_OPT_FILE,
+    {OPT_PROMPT_IDS, "prompt-ids", LLM_CLI_TEXT, NULL},
+    {'n', "max-tokens", LLM_CLI_TEXT, NULL},
+    {OPT_TEMP, "temp", LLM_CLI_TEXT, NULL},
+    {OPT_TOP_K, "top-k", LLM_CLI_TEXT, NULL},
+    {OPT_TOP_P, "top-p", LLM_CLI_TEXT, NULL},
+    {OPT_MIN_P, "min-p", LLM_CLI_TEXT, NULL},
+    {OPT_TYPICAL_P, "typical-p", LLM_CLI_TEXT, NULL},
+    {OPT_REPEAT_PENALTY, "repeat-penalty", LLM_CLI_TEXT, NULL},
+    {OPT_SEED, "seed", LLM_CLI_TEXT, NULL},
+    {OPT_STOP, "stop", LLM_CLI_TEXT, NULL},
+    {OPT_IGNORE_EOS, "ignore-eos", LLM_CLI_FLAG, NULL},
+    {OPT_BEAMS, "beams", LLM_CLI_TEXT, NULL},
+    LLM_CLI_OPT_THREADS,
+    {'c', "ctx", LLM_CLI_TEXT, NULL},
+    {OPT_KV, "kv", LLM_CLI_WORDS, "f32 f16"},
+    {OPT_PRESET, "preset", LLM_CLI_FILE, NULL},
+    {OPT_IDS, "ids", LLM_CLI_FLAG, NULL},
+    LLM_CLI_OPT_VERBOSE,
+    LLM_CLI_OPT_END,
+};
+
+/* Parses argv into a; returns 0, -1 after --help, or the exit code of a usage error. */
 static int parse_args(const char *cmd, int argc, char **argv, gen_args *a)
 {
     memset(a, 0, sizeof *a);
     a->n = 128;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                                               \
-    do {                                                                                           \
-        if (!v)                                                                                    \
-            return llm_cli_usage(cmd, "%s needs a value", o);                                      \
-        i++;                                                                                       \
-    } while (0)
-#define INT_OPT(flag, field, lo, hi, have)                                                         \
-    if (!strcmp(o, flag)) {                                                                        \
-        NEED_VALUE();                                                                              \
-        if (!llm_cli_parse_i64(v, lo, hi, &a->field))                                              \
-            return llm_cli_usage(cmd, "%s needs an integer in [%lld, %lld], got '%s'", o,          \
-                                 (long long)(lo), (long long)(hi), v);                             \
-        have;                                                                                      \
-        continue;                                                                                  \
-    }
-#define F64_OPT(flag, field, have)                                                                 \
-    if (!strcmp(o, flag)) {                                                                        \
-        NEED_VALUE();                                                                              \
-        if (!llm_cli_parse_f64(v, &a->field))                                                      \
-            return llm_cli_usage(cmd, "%s needs a number, got '%s'", o, v);                        \
-        have = 1;                                                                                  \
-        continue;                                                                                  \
-    }
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-            fputs(generate_usage, stdout);
-            exit(0);
-        }
-        if (!strcmp(o, "-m") || !strcmp(o, "--model")) {
-            NEED_VALUE();
-            a->model = v;
-            continue;
-        }
-        if (!strcmp(o, "-p") || !strcmp(o, "--prompt")) {
-            NEED_VALUE();
-            a->prompt = v;
-            continue;
-        }
-        if (!strcmp(o, "-f") || !strcmp(o, "--file")) {
-            NEED_VALUE();
-            a->file = v;
-            continue;
-        }
-        if (!strcmp(o, "--prompt-ids")) {
-            NEED_VALUE();
-            a->prompt_ids = v;
-            continue;
-        }
-        if (!strcmp(o, "--preset")) {
-            NEED_VALUE();
-            a->preset = v;
-            continue;
-        }
-        if (!strcmp(o, "--kv")) {
-            NEED_VALUE();
-            if (strcmp(v, "f32") && strcmp(v, "f16"))
-                return llm_cli_usage(cmd, "--kv takes f32 or f16, got '%s'", v);
-            a->kv = v;
-            continue;
-        }
-        if (!strcmp(o, "--stop")) {
-            NEED_VALUE();
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, cmd, llm_generate_opts, argc, argv);
+    int c, rc = 0, kv = 0;
+    while (rc == 0 && (c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (c) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP: fputs(generate_usage, stdout); return -1;
+        case LLM_CLI_POSITIONAL: return llm_cli_usage(cmd, "unexpected argument '%s'", p.arg);
+        case 'm': a->model = p.arg; break;
+        case 'p': a->prompt = p.arg; break;
+        case 'f': a->file = p.arg; break;
+        case OPT_PROMPT_IDS: a->prompt_ids = p.arg; break;
+        case OPT_PRESET: a->preset = p.arg; break;
+        case OPT_KV:
+            rc = llm_cli_value_word(&p, "f32 f16", &kv);
+            a->kv = kv ? "f16" : "f32";
+            break;
+        case OPT_STOP:
             if (a->n_stops == 16)
                 return llm_cli_usage(cmd, "at most 16 --stop strings");
-            a->stops[a->n_stops++] = v;
-            continue;
+            a->stops[a->n_stops++] = p.arg;
+            break;
+        case OPT_IDS: a->ids = 1; break;
+        case OPT_IGNORE_EOS: a->ignore_eos = 1; break;
+        case 'v': a->verbose = 1; break;
+        case 'n': rc = llm_cli_value_i64(&p, 0, 1 << 24, &a->n), a->have_n = 1; break;
+        case OPT_TOP_K: rc = llm_cli_value_i64(&p, 0, 1 << 30, &a->top_k), a->have_top_k = 1; break;
+        case OPT_SEED:
+            rc = llm_cli_value_i64(&p, INT64_MIN, INT64_MAX, &a->seed), a->have_seed = 1;
+            break;
+        case 't': rc = llm_cli_value_threads(&p, &a->threads); break;
+        case 'c': rc = llm_cli_value_i64(&p, 1, 1 << 24, &a->ctx); break;
+        case OPT_BEAMS: rc = llm_cli_value_i64(&p, 1, 64, &a->beams); break;
+        case OPT_TEMP: rc = llm_cli_value_f64(&p, &a->temp), a->have_temp = 1; break;
+        case OPT_TOP_P: rc = llm_cli_value_f64(&p, &a->top_p), a->have_top_p = 1; break;
+        case OPT_MIN_P: rc = llm_cli_value_f64(&p, &a->min_p), a->have_min_p = 1; break;
+        case OPT_TYPICAL_P: rc = llm_cli_value_f64(&p, &a->typical_p), a->have_typical = 1; break;
+        case OPT_REPEAT_PENALTY:
+            rc = llm_cli_value_f64(&p, &a->repeat_penalty), a->have_repeat = 1;
+            break;
+        default: return llm_cli_usage(cmd, "unhandled option %s", p.spelled);
         }
-        if (!strcmp(o, "--ids")) {
-            a->ids = 1;
-            continue;
-        }
-        if (!strcmp(o, "--ignore-eos")) {
-            a->ignore_eos = 1;
-            continue;
-        }
-        if (!strcmp(o, "-v") || !strcmp(o, "--verbose")) {
-            a->verbose = 1;
-            continue;
-        }
-        INT_OPT("-n", n, 0, 1 << 24, a->have_n = 1)
-        INT_OPT("--top-k", top_k, 0, 1 << 30, a->have_top_k = 1)
-        INT_OPT("--seed", seed, INT64_MIN, INT64_MAX, a->have_seed = 1)
-        INT_OPT("-t", threads, 1, 1024, (void)0)
-        INT_OPT("--threads", threads, 1, 1024, (void)0)
-        INT_OPT("--ctx", ctx, 1, 1 << 24, (void)0)
-        INT_OPT("--beams", beams, 1, 64, (void)0)
-        F64_OPT("--temp", temp, a->have_temp)
-        F64_OPT("--top-p", top_p, a->have_top_p)
-        F64_OPT("--min-p", min_p, a->have_min_p)
-        F64_OPT("--typical-p", typical_p, a->have_typical)
-        F64_OPT("--repeat-penalty", repeat_penalty, a->have_repeat)
-#undef INT_OPT
-#undef F64_OPT
-#undef NEED_VALUE
-        return llm_cli_usage(cmd, "unknown option '%s'", o);
     }
+    if (rc)
+        return rc;
     if (!a->model || !*a->model)
         return llm_cli_usage(cmd, "no model given: pass -m with any GGUF file of the GPT-2, Llama "
                                   "or T5 architectures (as llama.cpp's converters write them) or "
@@ -286,7 +278,7 @@ int llm_cmd_generate(int argc, char **argv)
     gen_args a;
     int rc = parse_args(cmd, argc, argv, &a);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     llm_set_logger(log_to_stderr, NULL, a.verbose ? LLM_LOG_INFO : LLM_LOG_WARN);
     llm_model *m = NULL;
     llm_session *s = NULL;
@@ -313,6 +305,12 @@ int llm_cmd_generate(int argc, char **argv)
 /* llm logits                                                                                     */
 /* ---------------------------------------------------------------------------------------------- */
 
+const llm_cli_opt llm_logits_opts[] = {
+    LLM_CLI_OPT_MODEL, {OPT_PROMPT_IDS, "prompt-ids", LLM_CLI_TEXT, NULL},
+    LLM_CLI_OPT_OUTPUT, LLM_CLI_OPT_THREADS,
+    {'c', "ctx", LLM_CLI_TEXT, NULL}, LLM_CLI_OPT_END,
+};
+
 static const char logits_usage[] =
     "usage: llm logits -m MODEL --prompt-ids \"1 2 3\" -o OUT.f32 [-t N] [--ctx N]\n"
     "\n"
@@ -324,29 +322,23 @@ int llm_cmd_logits(int argc, char **argv)
     const char *cmd = "logits";
     const char *model = NULL, *ids_arg = NULL, *out = NULL;
     int64_t threads = 0, ctx = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
-            fputs(logits_usage, stdout);
-            return 0;
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, cmd, llm_logits_opts, argc, argv);
+    int c, rc = 0;
+    while (rc == 0 && (c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (c) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP: fputs(logits_usage, stdout); return 0;
+        case 'm': model = p.arg; break;
+        case OPT_PROMPT_IDS: ids_arg = p.arg; break;
+        case 'o': out = p.arg; break;
+        case 't': rc = llm_cli_value_threads(&p, &threads); break;
+        case 'c': rc = llm_cli_value_i64(&p, 1, 1 << 24, &ctx); break;
+        default: return llm_cli_usage(cmd, "unexpected argument '%s'", p.arg ? p.arg : "");
         }
-        if (!v)
-            return llm_cli_usage(cmd, "%s needs a value", o);
-        i++;
-        if (!strcmp(o, "-m"))
-            model = v;
-        else if (!strcmp(o, "--prompt-ids"))
-            ids_arg = v;
-        else if (!strcmp(o, "-o"))
-            out = v;
-        else if ((!strcmp(o, "-t") || !strcmp(o, "--threads")) &&
-                 llm_cli_parse_i64(v, 1, 1024, &threads))
-            continue;
-        else if (!strcmp(o, "--ctx") && llm_cli_parse_i64(v, 1, 1 << 24, &ctx))
-            continue;
-        else
-            return llm_cli_usage(cmd, "unknown option or bad value '%s %s'", o, v);
     }
+    if (rc)
+        return rc;
     if (!model || !ids_arg || !out)
         return llm_cli_usage(cmd, "-m, --prompt-ids and -o are required");
     int32_t *ids = NULL;
@@ -356,7 +348,6 @@ int llm_cmd_logits(int argc, char **argv)
     llm_model *m = NULL;
     llm_session *s = NULL;
     float *logits = NULL;
-    int rc = 0;
     llm_status st = llm_model_open(model, NULL, &m);
     if (st != LLM_OK) {
         rc = llm_cli_fail(cmd, st, "cannot open model '%s'", model);

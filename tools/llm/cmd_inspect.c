@@ -18,6 +18,15 @@
 #include "model/gguf.h"
 #include "model/hf_import.h"
 
+enum { OPT_JSON = LLM_CLI_LONG_ONLY, OPT_VERIFY, OPT_CTX };
+
+const llm_cli_opt llm_inspect_opts[] = {
+    {OPT_JSON, "json", LLM_CLI_FLAG, NULL},
+    {OPT_VERIFY, "verify", LLM_CLI_FLAG, NULL},
+    {'c', "ctx", LLM_CLI_TEXT, NULL},
+    LLM_CLI_OPT_END,
+};
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -25,9 +34,9 @@ static void usage(FILE *out)
             "Describes a GGUF file or a Hugging Face model directory: architecture,\n"
             "hyper-parameters, tokenizer, every tensor (name, type, shape, bytes), totals and\n"
             "the KV-cache size of a session.\n\n"
-            "  --json     machine-readable output\n"
-            "  --verify   check every quantized block scale for NaN/Inf\n"
-            "  --ctx N    context length for the KV-cache estimate (default: the model's)\n");
+            "  --json       machine-readable output\n"
+            "  --verify     check every quantized block scale for NaN/Inf\n"
+            "  -c, --ctx N  context length for the KV-cache estimate (default: the model's)\n");
 }
 
 static const char *type_name(uint32_t t)
@@ -183,23 +192,25 @@ int llm_cmd_inspect(int argc, char **argv)
     const char *path = NULL;
     bool as_json = false, verify = false;
     int64_t n_ctx = -1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--json")) {
-            as_json = true;
-        } else if (!strcmp(argv[i], "--verify")) {
-            verify = true;
-        } else if (!strcmp(argv[i], "--ctx")) {
-            if (i + 1 >= argc || !llm_cli_parse_i64(argv[++i], 1, (int64_t)1 << 24, &n_ctx))
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, "inspect", llm_inspect_opts, argc, argv);
+    int c;
+    while ((c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (c) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP: usage(stdout); return 0;
+        case OPT_JSON: as_json = true; break;
+        case OPT_VERIFY: verify = true; break;
+        case 'c':
+            if (!llm_cli_parse_i64(p.arg, 1, (int64_t)1 << 24, &n_ctx))
                 return llm_cli_usage("inspect", "--ctx needs a number from 1 to 16777216");
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return llm_cli_usage("inspect", "unknown option '%s'", argv[i]);
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            return llm_cli_usage("inspect", "unexpected argument '%s'", argv[i]);
+            break;
+        case LLM_CLI_POSITIONAL:
+            if (path)
+                return llm_cli_usage("inspect", "unexpected argument '%s'", p.arg);
+            path = p.arg;
+            break;
+        default: return llm_cli_usage("inspect", "unhandled option %s", p.spelled);
         }
     }
     if (!path)

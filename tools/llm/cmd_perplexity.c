@@ -13,7 +13,6 @@
  * `--ids FILE` takes the token ids from a file instead of a text and uses them exactly as given
  * (no BOS substitution), for comparison with references computed on fixed ids.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,14 +37,16 @@ static const char perplexity_usage[] =
     "  -t, --threads N      (default: all CPUs)\n"
     "  -h, --help\n";
 
-enum { OPT_IDS = 256, OPT_CHUNKS };
+enum { OPT_IDS = LLM_CLI_LONG_ONLY, OPT_CHUNKS };
 
-static const struct option long_options[] = {
-    {"model", required_argument, NULL, 'm'},   {"file", required_argument, NULL, 'f'},
-    {"ids", required_argument, NULL, OPT_IDS}, {"ctx", required_argument, NULL, 'c'},
-    {"chunks", required_argument, NULL, OPT_CHUNKS},
-    {"threads", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+const llm_cli_opt llm_perplexity_opts[] = {
+    LLM_CLI_OPT_MODEL,
+    LLM_CLI_OPT_FILE,
+    {OPT_IDS, "ids", LLM_CLI_FILE, NULL},
+    {'c', "ctx", LLM_CLI_TEXT, NULL},
+    {OPT_CHUNKS, "chunks", LLM_CLI_TEXT, NULL},
+    LLM_CLI_OPT_THREADS,
+    LLM_CLI_OPT_END,
 };
 
 typedef struct ppl_args {
@@ -56,36 +57,24 @@ typedef struct ppl_args {
 static int parse_args(int argc, char **argv, ppl_args *a)
 {
     memset(a, 0, sizeof *a);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":m:f:c:t:h", long_options, NULL)) != -1) {
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, "perplexity", llm_perplexity_opts, argc, argv);
+    int c, rc = 0;
+    while (rc == 0 && (c = llm_cli_next(&p)) != LLM_CLI_DONE) {
         switch (c) {
-        case 'm': a->model = optarg; break;
-        case 'f': a->file = optarg; break;
-        case OPT_IDS: a->ids = optarg; break;
-        case 'c':
-            if (!llm_cli_parse_i64(optarg, 4, 1 << 20, &a->ctx))
-                return llm_cli_usage("perplexity", "--ctx needs an integer in [4, %d], got '%s'",
-                                     1 << 20, optarg);
-            break;
-        case OPT_CHUNKS:
-            if (!llm_cli_parse_i64(optarg, 1, INT32_MAX, &a->chunks))
-                return llm_cli_usage("perplexity", "--chunks needs a positive integer, got '%s'",
-                                     optarg);
-            break;
-        case 't':
-            if (!llm_cli_parse_i64(optarg, 1, 1024, &a->threads))
-                return llm_cli_usage("perplexity", "--threads needs an integer in [1, 1024], "
-                                     "got '%s'", optarg);
-            break;
-        case 'h': fputs(perplexity_usage, stdout); return -1;
-        case ':': return llm_cli_usage("perplexity", "%s needs a value", argv[optind - 1]);
-        default: return llm_cli_usage("perplexity", "unknown option '%s'", argv[optind - 1]);
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP: fputs(perplexity_usage, stdout); return -1;
+        case 'm': a->model = p.arg; break;
+        case 'f': a->file = p.arg; break;
+        case OPT_IDS: a->ids = p.arg; break;
+        case 'c': rc = llm_cli_value_i64(&p, 4, 1 << 20, &a->ctx); break;
+        case OPT_CHUNKS: rc = llm_cli_value_i64(&p, 1, INT32_MAX, &a->chunks); break;
+        case 't': rc = llm_cli_value_threads(&p, &a->threads); break;
+        default: return llm_cli_usage("perplexity", "unexpected argument '%s'", p.arg);
         }
     }
-    if (optind < argc)
-        return llm_cli_usage("perplexity", "unexpected argument '%s'", argv[optind]);
+    if (rc)
+        return rc;
     if (!a->model)
         return llm_cli_usage("perplexity", "-m MODEL is required");
     if (!a->file == !a->ids)

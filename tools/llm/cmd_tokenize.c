@@ -8,6 +8,25 @@
 
 #include "cli.h"
 
+enum { OPT_NO_SPECIAL = LLM_CLI_LONG_ONLY, OPT_PARSE_SPECIAL, OPT_PIECES, OPT_OFFSETS,
+       OPT_SKIP_SPECIAL };
+
+const llm_cli_opt llm_tokenize_opts[] = {
+    LLM_CLI_OPT_MODEL,
+    LLM_CLI_OPT_FILE,
+    {OPT_NO_SPECIAL, "no-special", LLM_CLI_FLAG, NULL},
+    {OPT_PARSE_SPECIAL, "parse-special", LLM_CLI_FLAG, NULL},
+    {OPT_PIECES, "pieces", LLM_CLI_FLAG, NULL},
+    {OPT_OFFSETS, "offsets", LLM_CLI_FLAG, NULL},
+    LLM_CLI_OPT_END,
+};
+
+const llm_cli_opt llm_detokenize_opts[] = {
+    LLM_CLI_OPT_MODEL,
+    {OPT_SKIP_SPECIAL, "skip-special", LLM_CLI_FLAG, NULL},
+    LLM_CLI_OPT_END,
+};
+
 static void tokenize_help(void)
 {
     printf("usage: llm tokenize -m PATH [--no-special] [--parse-special] [--pieces] [--offsets]\n"
@@ -26,35 +45,25 @@ int llm_cmd_tokenize(int argc, char **argv)
     const char *model = NULL, *file = NULL, *text = NULL;
     uint32_t flags = LLM_ENCODE_ADD_SPECIAL;
     int pieces = 0, offsets = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            tokenize_help();
-            return 0;
-        } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) {
-            if (++i >= argc)
-                return llm_cli_usage("tokenize", "%s needs a path", a);
-            model = argv[i];
-        } else if (strcmp(a, "-f") == 0 || strcmp(a, "--file") == 0) {
-            if (++i >= argc)
-                return llm_cli_usage("tokenize", "%s needs a file", a);
-            file = argv[i];
-        } else if (strcmp(a, "--no-special") == 0) {
-            flags &= ~(uint32_t)LLM_ENCODE_ADD_SPECIAL;
-        } else if (strcmp(a, "--parse-special") == 0) {
-            flags |= LLM_ENCODE_PARSE_SPECIAL;
-        } else if (strcmp(a, "--pieces") == 0) {
-            pieces = 1;
-        } else if (strcmp(a, "--offsets") == 0) {
-            offsets = 1;
-        } else if (strcmp(a, "--") == 0 && i + 1 < argc && !text) {
-            text = argv[++i];
-        } else if (a[0] == '-' && a[1] != '\0') {
-            return llm_cli_usage("tokenize", "unknown option '%s'", a);
-        } else if (!text) {
-            text = a;
-        } else {
-            return llm_cli_usage("tokenize", "unexpected argument '%s'", a);
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, "tokenize", llm_tokenize_opts, argc, argv);
+    int c;
+    while ((c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        switch (c) {
+        case LLM_CLI_ERROR: return 2;
+        case LLM_CLI_HELP: tokenize_help(); return 0;
+        case 'm': model = p.arg; break;
+        case 'f': file = p.arg; break;
+        case OPT_NO_SPECIAL: flags &= ~(uint32_t)LLM_ENCODE_ADD_SPECIAL; break;
+        case OPT_PARSE_SPECIAL: flags |= LLM_ENCODE_PARSE_SPECIAL; break;
+        case OPT_PIECES: pieces = 1; break;
+        case OPT_OFFSETS: offsets = 1; break;
+        case LLM_CLI_POSITIONAL:
+            if (text)
+                return llm_cli_usage("tokenize", "unexpected argument '%s'", p.arg);
+            text = p.arg;
+            break;
+        default: return llm_cli_usage("tokenize", "unhandled option %s", p.spelled);
         }
     }
     if (!model)
@@ -97,8 +106,8 @@ int llm_cmd_tokenize(int argc, char **argv)
                 putchar(' ');
             if (pieces) {
                 size_t pl = 0;
-                const char *p = llm_tokenizer_piece(tok, ids[i], &pl);
-                fwrite(p, 1, pl, stdout);
+                const char *piece = llm_tokenizer_piece(tok, ids[i], &pl);
+                fwrite(piece, 1, pl, stdout);
             } else {
                 printf("%d", ids[i]);
             }
@@ -122,23 +131,23 @@ int llm_cmd_detokenize(int argc, char **argv)
     int32_t *ids = malloc(cap * sizeof *ids);
     if (!ids)
         return 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            printf("usage: llm detokenize -m PATH [--skip-special] ID...\n\n"
-                   "Prints the text of the token ids (ids may also be given as one "
-                   "space- or comma-separated argument).\n");
+    llm_cli_parser p;
+    llm_cli_parser_init(&p, "detokenize", llm_detokenize_opts, argc, argv);
+    int c;
+    while ((c = llm_cli_next(&p)) != LLM_CLI_DONE) {
+        if (c == LLM_CLI_ERROR || c == LLM_CLI_HELP) {
+            if (c == LLM_CLI_HELP)
+                printf("usage: llm detokenize -m PATH [--skip-special] ID...\n\n"
+                       "Prints the text of the token ids (ids may also be given as one "
+                       "space- or comma-separated argument).\n");
             free(ids);
-            return 0;
-        } else if (strcmp(a, "-m") == 0 || strcmp(a, "--model") == 0) {
-            if (++i >= argc) {
-                free(ids);
-                return llm_cli_usage("detokenize", "%s needs a path", a);
-            }
-            model = argv[i];
-        } else if (strcmp(a, "--skip-special") == 0) {
+            return c == LLM_CLI_HELP ? 0 : 2;
+        } else if (c == 'm') {
+            model = p.arg;
+        } else if (c == OPT_SKIP_SPECIAL) {
             flags |= LLM_DECODE_SKIP_SPECIAL;
         } else {
+            const char *a = p.arg;
             int32_t *more = NULL;
             size_t m = 0;
             if (!llm_cli_parse_ids(a, &more, &m)) {

@@ -7,26 +7,39 @@
 
 #include "cli.h"
 
-static const llm_cli_cmd commands[] = {
-    {"info", llm_cmd_info, "CPU features, selected kernels, library version"},
-    {"bench", llm_cmd_bench, "benchmarks: kernels, tokenize (llm bench --help)"},
-    /* subcommands: keep one line each, in the order of `llm --help` */
-    {"generate", llm_cmd_generate, "stream a continuation of a prompt (decoders, T5)"},
-    {"logits", llm_cmd_logits, "write the logits of every prompt position as float32"},
-    {"tokenize", llm_cmd_tokenize, "text to token ids (any tokenizer file, model or directory)"},
-    {"detokenize", llm_cmd_detokenize, "token ids to text"},
-    {"perplexity", llm_cmd_perplexity, "perplexity of a decoder over a text (llama-perplexity's method)"},
-    {"embed", llm_cmd_embed, "sentence embeddings or token vectors of texts (encoder models)"},
-    {"inspect", llm_cmd_inspect, "architecture, hyper-parameters, tokenizer and tensors of a model"},
-    {"convert", llm_cmd_convert, "Hugging Face directory to GGUF (f32, f16, bf16, q8_0, q4_0)"},
+const llm_cli_cmd llm_cli_commands[] = {
+    {"info", llm_cmd_info, "CPU features, selected kernels, library version", NULL, NULL,
+     LLM_CLI_FLAG},
+    {"bench", llm_cmd_bench, "benchmarks: kernels, tokenize (llm bench --help)", NULL,
+     llm_bench_commands, LLM_CLI_FLAG},
+    /* subcommands: keep one line each, in the order of `llm --help`; the fields are the name,
+     * the function, the summary, the option table, subcommands, and what positional arguments
+     * are (for completion) */
+    {"generate", llm_cmd_generate, "stream a continuation of a prompt (decoders, T5)",
+     llm_generate_opts, NULL, LLM_CLI_FLAG},
+    {"logits", llm_cmd_logits, "write the logits of every prompt position as float32",
+     llm_logits_opts, NULL, LLM_CLI_FLAG},
+    {"tokenize", llm_cmd_tokenize, "text to token ids (any tokenizer file, model or directory)",
+     llm_tokenize_opts, NULL, LLM_CLI_TEXT},
+    {"detokenize", llm_cmd_detokenize, "token ids to text", llm_detokenize_opts, NULL,
+     LLM_CLI_TEXT},
+    {"perplexity", llm_cmd_perplexity, "perplexity of a decoder over a text (llama-perplexity's "
+     "method)", llm_perplexity_opts, NULL, LLM_CLI_FLAG},
+    {"embed", llm_cmd_embed, "sentence embeddings or token vectors of texts (encoder models)",
+     llm_embed_opts, NULL, LLM_CLI_TEXT},
+    {"inspect", llm_cmd_inspect, "architecture, hyper-parameters, tokenizer and tensors of a model",
+     llm_inspect_opts, NULL, LLM_CLI_PATH},
+    {"convert", llm_cmd_convert, "Hugging Face directory to GGUF (f32, f16, bf16, q8_0, q4_0)",
+     llm_convert_opts, NULL, LLM_CLI_PATH},
+    {NULL, NULL, NULL, NULL, NULL, LLM_CLI_FLAG},
 };
 
 static void print_help(FILE *out)
 {
     fprintf(out, "usage: llm COMMAND [OPTIONS]\n\n"
                  "Run transformer language models on the CPU.\n\ncommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    for (const llm_cli_cmd *c = llm_cli_commands; c->name; c++)
+        fprintf(out, "  %-12s %s\n", c->name, c->summary);
     fprintf(out, "\n'llm COMMAND --help' describes a command. 'llm --version' prints the version.\n");
 }
 
@@ -46,9 +59,9 @@ int main(int argc, char **argv)
                llm_kernel_isa());
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(name, commands[i].name) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+    for (const llm_cli_cmd *c = llm_cli_commands; c->name; c++)
+        if (strcmp(name, c->name) == 0)
+            return c->fn(argc - 1, argv + 1);
     fprintf(stderr, "llm: unknown command '%s'\n", name);
     print_help(stderr);
     return 2;
