@@ -269,7 +269,7 @@ static int write_rows(const embed_args *a, const float *rows, size_t n, size_t d
 
 /* Token vectors (pooling none) of one sequence of ids, printed as rows of input `index`. */
 static int emit_tokens(const embed_args *a, llm_session *s, const int32_t *ids, size_t n,
-                       size_t index, size_t dim, FILE *raw, bool *first)
+                       size_t index, size_t dim, FILE *raw, bool *first, size_t *rows)
 {
     llm_embed_options o;
     llm_embed_options_init(&o);
@@ -288,8 +288,13 @@ static int emit_tokens(const embed_args *a, llm_session *s, const int32_t *ids, 
         return 1;
     }
     n = (size_t)res.n_tokens;
+    *rows += n;
     if (raw) {
-        fwrite(v, sizeof(float), n * dim, raw);
+        if (fwrite(v, sizeof(float), n * dim, raw) != n * dim) {
+            free(v);
+            fprintf(stderr, "llm %s: cannot write '%s'\n", CMD, a->out);
+            return 1;
+        }
     } else if (strcmp(a->format, "json") == 0) {
         printf("%s  {\"input\": %zu, \"ids\": [", *first ? "" : ",\n", index);
         for (size_t t = 0; t < n; t++)
@@ -330,7 +335,8 @@ static int run_embed(const embed_args *a, llm_model *m, llm_session *s, char **t
     llm_model_info info = {.struct_size = sizeof info};
     llm_model_get_info(m, &info);
     int resolved = a->pooling == LLM_POOLING_MODEL ? info.pooling : a->pooling;
-    if (resolved == LLM_POOLING_NONE && info.family == LLM_FAMILY_ENCODER) {
+    /* token vectors of an encoder, or of the encoder half of an encoder-decoder */
+    if (resolved == LLM_POOLING_NONE && info.family != LLM_FAMILY_DECODER) {
         FILE *raw = a->out ? fopen(a->out, "wb") : NULL;
         if (a->out && !raw) {
             free(ids);
@@ -338,11 +344,12 @@ static int run_embed(const embed_args *a, llm_model *m, llm_session *s, char **t
             return 1;
         }
         bool json = !raw && strcmp(a->format, "json") == 0, first = true;
+        size_t rows = 0;
         if (json)
             printf("{\"dim\": %zu, \"pooling\": \"none\", \"inputs\": [\n", dim);
         int rc = 0;
         if (ids) {
-            rc = emit_tokens(a, s, ids, n_ids, 0, dim, raw, &first);
+            rc = emit_tokens(a, s, ids, n_ids, 0, dim, raw, &first, &rows);
         } else {
             const llm_tokenizer *tok = llm_model_tokenizer(m);
             for (size_t i = 0; i < n && rc == 0; i++) {
@@ -353,7 +360,7 @@ static int run_embed(const embed_args *a, llm_model *m, llm_session *s, char **t
                 llm_status st = t ? llm_tokenizer_encode(tok, texts[i], strlen(texts[i]), fl, t,
                                                          cnt + 1, &cnt)
                                   : LLM_ERR_NOMEM;
-                rc = st == LLM_OK ? emit_tokens(a, s, t, cnt, i, dim, raw, &first)
+                rc = st == LLM_OK ? emit_tokens(a, s, t, cnt, i, dim, raw, &first, &rows)
                                   : llm_cli_fail(CMD, st, "tokenizing input %zu", i);
                 free(t);
             }
@@ -362,6 +369,9 @@ static int run_embed(const embed_args *a, llm_model *m, llm_session *s, char **t
             printf("\n]}\n");
         if (raw && fclose(raw) != 0)
             rc = llm_cli_fail(CMD, LLM_ERR_IO, "writing %s", a->out);
+        else if (raw && rc == 0)
+            fprintf(stderr, "llm %s: wrote %zu x %zu float32 to %s (pooling none: one vector per "
+                            "token)\n", CMD, rows, dim, a->out);
         free(ids);
         return rc;
     }
