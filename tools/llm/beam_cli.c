@@ -1,9 +1,11 @@
 /*
  * `llm generate --beams N`: runs llm_session_beam_search() on the prompt the caller has already
  * fed and prints the result the way plain generation does: the best hypothesis' text (or its ids
- * with --ids) on stdout. With N_BEST > 1 every hypothesis gets a line "rank<TAB>score<TAB>text".
+ * with --ids) on stdout. With N_BEST > 1 every hypothesis gets a line "rank<TAB>score<TAB>text";
+ * with --json each gets a JSON object on its own line (text, ids, rank, score).
  * The search summary (beams, score, length) goes to stderr.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -27,7 +29,33 @@ static void print_hypothesis(const llm_tokenizer *tok, const int32_t *ids, size_
     free(buf);
 }
 
-int llm_cli_beam_generate(llm_session *s, int print_ids)
+/* One line of --json for hypothesis `rank` (1 = best). */
+static void print_json(const llm_tokenizer *tok, const int32_t *ids, size_t n, size_t rank,
+                       float score)
+{
+    size_t len = 0;
+    char *text = NULL;
+    llm_status st = llm_tokenizer_decode(tok, ids, n, LLM_DECODE_SKIP_SPECIAL, NULL, 0, &len);
+    if (st == LLM_OK || st == LLM_ERR_BUFFER_TOO_SMALL)
+        text = malloc(len + 1);
+    if (text && llm_tokenizer_decode(tok, ids, n, LLM_DECODE_SKIP_SPECIAL, text, len + 1, &len) !=
+                    LLM_OK)
+        len = 0;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, json_integer(ids[i]));
+    json_t *doc = json_pack("{s:s%, s:o, s:s, s:I, s:f}", "text", text ? text : "", len, "ids", arr,
+                            "finish_reason", "beam", "rank", (json_int_t)rank, "score",
+                            (double)score);
+    char *line = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (line)
+        puts(line);
+    free(line);
+    json_decref(doc);
+    free(text);
+}
+
+int llm_cli_beam_generate(llm_session *s, int print_ids, int json)
 {
     const char *cmd = "generate";
     int64_t beams = 1, n_best = 1, max_tokens = 0;
@@ -56,7 +84,9 @@ int llm_cli_beam_generate(llm_session *s, int print_ids)
         rc = llm_cli_fail(cmd, st, "beam search failed");
     } else {
         const llm_tokenizer *tok = llm_model_tokenizer(llm_session_model(s));
-        for (size_t h = 0; h < n; h++) {
+        for (size_t h = 0; h < n && json; h++)
+            print_json(tok, ids + h * max_len, lens[h], h + 1, scores[h]);
+        for (size_t h = 0; h < n && !json; h++) {
             if (n > 1)
                 printf("%zu\t%.5f\t", h + 1, (double)scores[h]);
             print_hypothesis(tok, ids + h * max_len, lens[h], print_ids);

@@ -122,7 +122,7 @@ int llm_bench_embed(int argc, char **argv); /* `llm bench embed`, in cmd_embed.c
 int llm_bench_tokenize(int argc, char **argv); /* `llm bench tokenize`, in bench_tokenize.c */
 
 /* Beam search for `llm generate --beams N` on the prompt already fed (beam_cli.c). */
-int llm_cli_beam_generate(llm_session *s, int print_ids);
+int llm_cli_beam_generate(llm_session *s, int print_ids, int json);
 /* `llm bench generate` on an encoder-decoder model: encoder and decoder tokens/s (bench_t5.c). */
 int llm_bench_generate_seq2seq(llm_model *m, int n_in, int n_out, int threads);
 

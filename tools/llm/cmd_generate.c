@@ -2,9 +2,11 @@
  * `llm generate`: stream a continuation of a prompt to stdout, and `llm logits`: write the logits
  * of every prompt position. Both use the public API only, the way a host program would.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "cli.h"
 
@@ -24,15 +26,20 @@ static const char generate_usage[] =
     "  --min-p P            (default 0.05)\n"
     "  --typical-p P        (default 1 = off)\n"
     "  --repeat-penalty R   (default 1 = off)\n"
-    "  --seed S             (default 0)\n"
+    "  --seed S             (default 0; -1 = a random seed, printed to stderr)\n"
     "  --stop STR           stop before this text (repeatable)\n"
     "  --ignore-eos         keep going past end-of-text tokens\n"
     "  --beams N            beam search with N beams (prints the best hypothesis)\n"
     "  -t, --threads N      (default: all CPUs)\n"
     "  -c, --ctx N          context length (default: min(2048, the model's))\n"
     "  --kv f32|f16         KV cache type (default f32)\n"
+    "  --context-policy error|shift\n"
+    "                       at a full context: stop (default), or drop the older half of the\n"
+    "                       tokens and go on\n"
     "  --preset FILE.yaml   sampling preset; flags given here override it\n"
     "  --ids                print the generated ids (one line) instead of text\n"
+    "  --json               print one JSON object per line: text, ids, finish_reason\n"
+    "                       (stop, length, eos, cancelled, context), usage and timings\n"
     "  -v, --verbose        print the library's warnings and progress to stderr\n"
     "\n"
     "Options take their value as '--opt value' or '--opt=value'.\n";
@@ -47,14 +54,53 @@ static void log_to_stderr(void *user, llm_log_level level, const char *msg)
 }
 
 typedef struct print_state {
-    int ids;
+    int ids, json;
     int first;
+    /* what --json reports: every id and the whole text */
+    int32_t *got_ids;
+    size_t n_ids, cap_ids;
+    char *text;
+    size_t len, cap;
+    int oom;
 } print_state;
+
+static void keep(print_state *ps, int32_t id, const char *text, size_t len)
+{
+    if (ps->n_ids == ps->cap_ids) {
+        size_t cap = ps->cap_ids ? 2 * ps->cap_ids : 256;
+        int32_t *nb = realloc(ps->got_ids, cap * sizeof *nb);
+        if (!nb) {
+            ps->oom = 1;
+            return;
+        }
+        ps->got_ids = nb;
+        ps->cap_ids = cap;
+    }
+    if (ps->len + len + 1 > ps->cap) {
+        size_t cap = ps->cap ? ps->cap : 1024;
+        while (ps->len + len + 1 > cap)
+            cap *= 2;
+        char *nb = realloc(ps->text, cap);
+        if (!nb) {
+            ps->oom = 1;
+            return;
+        }
+        ps->text = nb;
+        ps->cap = cap;
+    }
+    ps->got_ids[ps->n_ids++] = id;
+    memcpy(ps->text + ps->len, text, len);
+    ps->len += len;
+    ps->text[ps->len] = '\0';
+}
 
 static int on_token(void *user, int32_t id, const char *text, size_t len)
 {
     print_state *ps = user;
-    if (ps->ids) {
+    if (ps->json) {
+        if (id >= 0)
+            keep(ps, id, text ? text : "", text ? len : 0);
+    } else if (ps->ids) {
         if (id >= 0) {
             printf(ps->first ? "%d" : " %d", id);
             ps->first = 0;
@@ -69,6 +115,7 @@ static int on_token(void *user, int32_t id, const char *text, size_t len)
 typedef struct gen_args {
     const char *model, *prompt, *file, *prompt_ids, *preset, *kv;
     int64_t n, top_k, seed, threads, ctx, beams;
+    int context_policy, json;
     double temp, top_p, min_p, typical_p, repeat_penalty;
     int have_n, have_temp, have_top_k, have_top_p, have_min_p, have_typical, have_repeat;
     int have_seed, ids, ignore_eos, verbose;
@@ -92,6 +139,8 @@ enum {
     OPT_MIN_P,
     OPT_TYPICAL_P,
     OPT_REPEAT_PENALTY,
+    OPT_CONTEXT_POLICY,
+    OPT_JSON,
 };
 
 const llm_cli_opt llm_generate_opts[] = {
@@ -113,8 +162,10 @@ const llm_cli_opt llm_generate_opts[] = {
     LLM_CLI_OPT_THREADS,
     {'c', "ctx", LLM_CLI_TEXT, NULL},
     {OPT_KV, "kv", LLM_CLI_WORDS, "f32 f16"},
+    {OPT_CONTEXT_POLICY, "context-policy", LLM_CLI_WORDS, "error shift"},
     {OPT_PRESET, "preset", LLM_CLI_FILE, NULL},
     {OPT_IDS, "ids", LLM_CLI_FLAG, NULL},
+    {OPT_JSON, "json", LLM_CLI_FLAG, NULL},
     LLM_CLI_OPT_VERBOSE,
     LLM_CLI_OPT_END,
 };
@@ -147,6 +198,10 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a)
             a->stops[a->n_stops++] = p.arg;
             break;
         case OPT_IDS: a->ids = 1; break;
+        case OPT_JSON: a->json = 1; break;
+        case OPT_CONTEXT_POLICY:
+            rc = llm_cli_value_word(&p, "error shift", &a->context_policy);
+            break;
         case OPT_IGNORE_EOS: a->ignore_eos = 1; break;
         case 'v': a->verbose = 1; break;
         case 'n': rc = llm_cli_value_i64(&p, 0, 1 << 24, &a->n), a->have_n = 1; break;
@@ -169,6 +224,8 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a)
     }
     if (rc)
         return rc;
+    if (a->ids && a->json)
+        return llm_cli_usage(cmd, "--ids and --json both choose the output: give one");
     if (!a->model || !*a->model)
         return llm_cli_usage(cmd, "no model given: pass -m with any GGUF file of the GPT-2, Llama "
                                   "or T5 architectures (as llama.cpp's converters write them) or "
@@ -190,6 +247,7 @@ static int open_session(const char *cmd, const gen_args *a, llm_model **m, llm_s
     so.n_ctx = (uint32_t)a->ctx;
     so.n_threads = (uint32_t)a->threads;
     so.kv_type = a->kv && !strcmp(a->kv, "f16") ? LLM_KV_F16 : LLM_KV_F32;
+    so.context_policy = a->context_policy ? LLM_CONTEXT_SHIFT : LLM_CONTEXT_ERROR;
     st = llm_session_create(*m, &so, s);
     if (st != LLM_OK)
         return llm_cli_fail(cmd, st, "cannot create a session");
@@ -229,7 +287,8 @@ static int configure(const char *cmd, llm_session *s, const gen_args *a)
 }
 
 /* Feeds the prompt: ids as given, or text tokenized with the model's special-token rules. */
-static int feed(const char *cmd, llm_session *s, const llm_model *m, const gen_args *a)
+static int feed(const char *cmd, llm_session *s, const llm_model *m, const gen_args *a,
+                size_t *n_prompt)
 {
     int32_t *ids = NULL;
     size_t n = 0;
@@ -265,11 +324,61 @@ static int feed(const char *cmd, llm_session *s, const llm_model *m, const gen_a
             return llm_cli_usage(cmd, "the prompt has no tokens");
         }
     }
+    *n_prompt = n;
     st = llm_session_feed_prompt(s, ids, n, NULL);
     free(ids);
     if (st != LLM_OK)
         return llm_cli_fail(cmd, st, "cannot evaluate the prompt");
     return 0;
+}
+
+/* The finish reasons of OpenAI-style APIs, plus the two a local model adds. */
+static const char *finish_reason(llm_stop_reason r)
+{
+    switch (r) {
+    case LLM_STOP_EOS: return "eos";
+    case LLM_STOP_MAX_TOKENS: return "length";
+    case LLM_STOP_STRING: return "stop";
+    case LLM_STOP_CANCELLED: return "cancelled";
+    case LLM_STOP_CONTEXT_FULL: return "context";
+    default: return "none";
+    }
+}
+
+/* One line of --json: the result of a generation, with llama.cpp server's timing names. */
+static int print_json(const print_state *ps, llm_stop_reason reason, size_t n_prompt,
+                      double prompt_s, double gen_s, int64_t seed)
+{
+    json_t *ids = json_array();
+    for (size_t i = 0; ids && i < ps->n_ids; i++)
+        json_array_append_new(ids, json_integer(ps->got_ids[i]));
+    const double n_gen = (double)ps->n_ids;
+    json_t *doc = json_pack(
+        "{s:s%, s:o, s:s, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:f, s:f, s:I, s:f, s:f}}", "text",
+        ps->text ? ps->text : "", ps->len, "ids", ids, "finish_reason", finish_reason(reason), "seed",
+        (json_int_t)seed, "usage", "prompt_tokens", (json_int_t)n_prompt, "completion_tokens",
+        (json_int_t)ps->n_ids, "total_tokens", (json_int_t)(n_prompt + ps->n_ids), "timings",
+        "prompt_n", (json_int_t)n_prompt, "prompt_ms", prompt_s * 1e3, "prompt_per_second",
+        prompt_s > 0 ? (double)n_prompt / prompt_s : 0.0, "predicted_n", (json_int_t)ps->n_ids,
+        "predicted_ms", gen_s * 1e3, "predicted_per_second", gen_s > 0 ? n_gen / gen_s : 0.0);
+    char *line = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(doc);
+    if (!line) {
+        fprintf(stderr, "llm generate: cannot format the JSON result (out of memory)\n");
+        return 1;
+    }
+    puts(line);
+    free(line);
+    return 0;
+}
+
+/* A seed for --seed -1: 32 random bits, small enough to type back in. */
+static int64_t random_seed(void)
+{
+    uint32_t v = 0;
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+        v = (uint32_t)(llm_cli_now() * 1e9);
+    return (int64_t)v;
 }
 
 int llm_cmd_generate(int argc, char **argv)
@@ -282,19 +391,45 @@ int llm_cmd_generate(int argc, char **argv)
     llm_set_logger(log_to_stderr, NULL, a.verbose ? LLM_LOG_INFO : LLM_LOG_WARN);
     llm_model *m = NULL;
     llm_session *s = NULL;
+    if (a.have_seed && a.seed == -1) {
+        a.seed = random_seed();
+        fprintf(stderr, "llm %s: seed %lld\n", cmd, (long long)a.seed);
+    }
     rc = open_session(cmd, &a, &m, &s);
     if (!rc)
         rc = configure(cmd, s, &a);
+    int64_t seed = 0;
     if (!rc)
-        rc = feed(cmd, s, m, &a);
+        llm_session_get_int(s, LLM_PARAM_SEED, &seed);
+    size_t n_prompt = 0;
+    const double t0 = llm_cli_now();
+    if (!rc)
+        rc = feed(cmd, s, m, &a, &n_prompt);
     if (!rc && a.beams > 1) {
-        rc = llm_cli_beam_generate(s, a.ids);
+        rc = llm_cli_beam_generate(s, a.ids, a.json);
     } else if (!rc) {
-        print_state ps = {a.ids, 1};
+        print_state ps = {.ids = a.ids, .json = a.json, .first = 1};
+        const double t1 = llm_cli_now();
         llm_status st = llm_session_generate(s, on_token, &ps);
-        putchar('\n');
-        if (st != LLM_OK)
+        const double t2 = llm_cli_now();
+        const llm_stop_reason reason = llm_session_stop_reason(s);
+        if (!a.json)
+            putchar('\n');
+        /* a full context ends the text like max_tokens does; what came is kept */
+        if (st == LLM_ERR_CONTEXT_FULL) {
+            fprintf(stderr, "llm %s: the context is full (%zu tokens); --ctx N makes it longer, "
+                            "--context-policy shift drops the older half and goes on\n",
+                    cmd, llm_session_n_tokens(s));
+            st = LLM_OK;
+        }
+        if (st == LLM_OK && ps.oom)
+            rc = llm_cli_fail(cmd, LLM_ERR_NOMEM, "keeping the generated text");
+        else if (st == LLM_OK && a.json)
+            rc = print_json(&ps, reason, n_prompt, t1 - t0, t2 - t1, seed);
+        else if (st != LLM_OK)
             rc = llm_cli_fail(cmd, st, "generation stopped");
+        free(ps.got_ids);
+        free(ps.text);
     }
     llm_session_destroy(s);
     llm_model_close(m);
