@@ -8,6 +8,7 @@
  *   2. status and errors  5. model              8. embeddings
  *   3. logging and misc   6. session            9. saving and forking sessions
  *                                              10. scoring and perplexity
+ *                                              11. training recipes
  *
  * Conventions (see docs/ABI.md for the compatibility promise):
  *  - Every fallible call returns an llm_status. LLM_OK is 0. Results come back through trailing
@@ -701,6 +702,54 @@ LLM_API llm_status llm_session_fork(const llm_session *s, llm_session **out);
  */
 LLM_API llm_status llm_session_score(llm_session *s, const int32_t *ids, size_t n, size_t first,
                                      double *nll, size_t cap);
+
+/* ============================================================================================== */
+/* 11. Training recipes                                                                           */
+/* ============================================================================================== */
+
+/*
+ * A training recipe is a YAML file that says what to train and how: the model (a new one from
+ * hyper-parameters, or a file to start from), the data, the optimizer, the schedule, the run
+ * (steps, batch size, accumulation, context, evaluation, logging, checkpoints, seed, threads)
+ * and the export. docs/TRAINING.md documents every key; `llm train RECIPE.yaml` runs one.
+ * Relative input paths in a recipe (data, tokenizer, a model to start from) are relative to the
+ * recipe file's folder; output paths (checkpoints, export) to the current directory.
+ */
+
+/** A parsed, validated recipe. @since 0.2 */
+typedef struct llm_recipe llm_recipe;
+
+/**
+ * Reads and validates a recipe. YAML anchors, aliases and merge keys (`<<: *base`) work.
+ * @return LLM_OK, LLM_ERR_INVALID_ARG, LLM_ERR_IO (the file cannot be read), LLM_ERR_FORMAT
+ *         (invalid YAML, an unknown or repeated key, a bad value, keys that contradict each
+ *         other: the message names the file, the line and the key), LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_recipe_open(const char *path, llm_recipe **out);
+
+/** Frees a recipe. Accepts NULL. @since 0.2 */
+LLM_API void llm_recipe_close(llm_recipe *recipe);
+
+/**
+ * Overrides one key by its dotted name ("optimizer.lr", "steps", "data.path"), parsed and
+ * range-checked as in a file. Call llm_recipe_validate() afterwards for the rules between keys.
+ * @return LLM_OK, LLM_ERR_INVALID_ARG, LLM_ERR_FORMAT (unknown key or bad value, named)
+ * @since 0.2
+ */
+LLM_API llm_status llm_recipe_set(llm_recipe *recipe, const char *key, const char *value);
+
+/** Checks the rules between keys again (after llm_recipe_set()). @since 0.2 */
+LLM_API llm_status llm_recipe_validate(const llm_recipe *recipe);
+
+/**
+ * The value of a key as text, as the recipe holds it after defaults and overrides ("2000",
+ * "0.001", "true", "gpt2"; "" for an unset path). `buf` may be NULL to learn the length.
+ * @return LLM_OK, LLM_ERR_INVALID_ARG (unknown key), LLM_ERR_BUFFER_TOO_SMALL
+ * @since 0.2
+ */
+LLM_API llm_status llm_recipe_get(const llm_recipe *recipe, const char *key, char *buf,
+                                  size_t cap, size_t *len_out);
 
 #ifdef __cplusplus
 }
