@@ -751,6 +751,83 @@ LLM_API llm_status llm_recipe_validate(const llm_recipe *recipe);
 LLM_API llm_status llm_recipe_get(const llm_recipe *recipe, const char *key, char *buf,
                                   size_t cap, size_t *len_out);
 
+/* ============================================================================================== */
+/* 12. Low-rank adapters (LoRA)                                                                   */
+/* ============================================================================================== */
+
+/**
+ * A low-rank adapter resolved against one model: for some of the model's matrices W a pair
+ * (A, B) of rank r, so that a session with the adapter attached at scale s computes
+ *
+ *     y = W x + s · (alpha / r) · B (A x)            (s alone when the file's alpha is 0)
+ *
+ * for each of them (llama.cpp's convention). Immutable; usable by any number of sessions on its
+ * model at once, from any thread. It keeps a reference on the model.
+ * @since 0.2
+ */
+typedef struct llm_adapter llm_adapter;
+
+/**
+ * Opens an adapter for `model` from llama.cpp's LoRA GGUF (general.type = "adapter",
+ * adapter.type = "lora", adapter.lora.alpha, tensors "<name>.lora_a" of ne [n_in, rank] and
+ * "<name>.lora_b" of ne [rank, n_out]).
+ * Everything is checked against the model before the call returns: the architecture, that every
+ * adapted matrix exists and is multiplied by the forward pass (not an embedding table), and
+ * every shape.
+ * @param[out] out  the adapter; NULL on failure
+ * @return LLM_OK; LLM_ERR_INVALID_ARG (an adapter for another architecture, a matrix the model
+ *         does not have, a shape that does not fit: the message names the tensor and both
+ *         shapes), LLM_ERR_UNSUPPORTED (not a LoRA adapter, a folder), LLM_ERR_FORMAT,
+ *         LLM_ERR_IO, LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_adapter_open(llm_model *model, const char *path, llm_adapter **out);
+
+/**
+ * Drops the caller's reference. Sessions the adapter is attached to keep it alive until they
+ * detach it or are destroyed. Accepts NULL.
+ * @since 0.2
+ */
+LLM_API void llm_adapter_close(llm_adapter *adapter);
+
+/** @return the adapter's name (general.name, or the file name); borrowed. @since 0.2 */
+LLM_API const char *llm_adapter_name(const llm_adapter *adapter);
+
+/**
+ * Attaches an adapter (opened for this session's model) at `scale`, after those already
+ * attached; attaching one that is attached already changes its scale. Several adapters add
+ * their terms (in attach order). The model is not changed: other sessions on it are unaffected.
+ * @note This changes the weights the session computes with, so its context is cleared (as by
+ *       llm_session_reset()).
+ * @return LLM_OK, LLM_ERR_INVALID_ARG (NULL, another model's adapter, a scale that is not
+ *         finite), LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_session_attach_adapter(llm_session *s, llm_adapter *adapter, float scale);
+
+/**
+ * Detaches an adapter (NULL: all of them). Without adapters a session computes exactly the
+ * bytes it computed before any was attached. Clears the context as attaching does.
+ * @return LLM_OK, LLM_ERR_INVALID_ARG (the adapter is not attached to this session)
+ * @since 0.2
+ */
+LLM_API llm_status llm_session_detach_adapter(llm_session *s, const llm_adapter *adapter);
+
+/** @return the number of adapters attached to the session. @since 0.2 */
+LLM_API size_t llm_session_n_adapters(const llm_session *s);
+
+/**
+ * Writes the model with adapters merged into its weights as a GGUF file at `path` (replaced
+ * atomically): W' = W + scale · (alpha / r) · B A for every adapted matrix, in double precision,
+ * rounded once. f32, f16 and bf16 matrices keep their type; adapted quantized matrices are
+ * written as f16. Every other tensor and all metadata are copied unchanged.
+ * @param[in] scales  one per adapter, or NULL for 1.0 each
+ * @return LLM_OK, LLM_ERR_INVALID_ARG (NULL, another model's adapter), LLM_ERR_IO, LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_model_export_merged(const llm_model *model, llm_adapter *const *adapters,
+                                           const float *scales, size_t n, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

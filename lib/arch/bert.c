@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "adapter/lora_apply.h"
 #include "arch/arch.h"
 #include "common/alloc.h"
 #include "common/dtype.h"
@@ -437,9 +438,9 @@ static llm_status bert_encode(llm_run *r, const int32_t *ids, const uint32_t *se
         const bert_layer *l = &w->layers[il];
 
         // ---- self-attention, one call per packed sequence ----
-        llm_op_matmul(&c, q, x, &l->q, l->bq, T);
-        llm_op_matmul(&c, k, x, &l->k, l->bk, T);
-        llm_op_matmul(&c, v, x, &l->v, l->bv, T);
+        llm_run_matmul(r, &c, q, x, &l->q, l->bq, T);
+        llm_run_matmul(r, &c, k, x, &l->k, l->bk, T);
+        llm_run_matmul(r, &c, v, x, &l->v, l->bv, T);
         for (uint32_t s = 0; s < n_seq; s++) {
             const int64_t t0 = seq_start[s], len = (int64_t)seq_start[s + 1] - t0;
             llm_attn_args a = {
@@ -462,13 +463,13 @@ static llm_status bert_encode(llm_run *r, const int32_t *ids, const uint32_t *se
             };
             llm_op_attention(&c, &a);
         }
-        llm_op_matmul(&c, tmp, att, &l->o, l->bo, T);
+        llm_run_matmul(r, &c, tmp, att, &l->o, l->bo, T);
         llm_op_add(tmp, x, (int64_t)T * E);                      /* post-norm residual */
         bert_layernorm(pool, x, tmp, l->attn_norm_w, l->attn_norm_b, T, E, hp->norm_eps);
 
         // ---- feed-forward: down(gelu_erf(up x)) ----
-        llm_op_matmul_act(&c, ff, x, &l->up, l->bup, T, LLM_ACT_GELU_ERF, NULL);
-        llm_op_matmul(&c, tmp, ff, &l->down, l->bdown, T);
+        llm_run_matmul_act(r, &c, ff, x, &l->up, l->bup, T, LLM_ACT_GELU_ERF, NULL);
+        llm_run_matmul(r, &c, tmp, ff, &l->down, l->bdown, T);
         llm_op_add(tmp, x, (int64_t)T * E);
         bert_layernorm(pool, x, tmp, l->out_norm_w, l->out_norm_b, T, E, hp->norm_eps);
     }

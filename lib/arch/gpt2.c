@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "adapter/lora_apply.h"
 #include "arch/common.h"
 #include "common/alloc.h"
 #include "session/kv_cache.h"
@@ -194,7 +195,7 @@ static llm_status gpt2_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32
         int64_t stride;
         const float *q, *k, *v;
         if (L->fused) {
-            llm_op_matmul(&comp, b.qkv, b.xn, &L->qkv, L->qkv_b, n);
+            llm_run_matmul(r, &comp, b.qkv, b.xn, &L->qkv, L->qkv_b, n);
             stride = 3 * E;
             q = b.qkv;
             k = b.qkv + E;
@@ -202,9 +203,9 @@ static llm_status gpt2_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32
         } else {
             /* split projections land in the same (B, 3E)-shaped buffer, tightly packed */
             float *qs = b.qkv, *ks = b.qkv + (size_t)n * E, *vs = b.qkv + 2 * (size_t)n * E;
-            llm_op_matmul(&comp, qs, b.xn, &L->wq, L->bq, n);
-            llm_op_matmul(&comp, ks, b.xn, &L->wk, L->bk, n);
-            llm_op_matmul(&comp, vs, b.xn, &L->wv, L->bv, n);
+            llm_run_matmul(r, &comp, qs, b.xn, &L->wq, L->bq, n);
+            llm_run_matmul(r, &comp, ks, b.xn, &L->wk, L->bk, n);
+            llm_run_matmul(r, &comp, vs, b.xn, &L->wv, L->bv, n);
             stride = E;
             q = qs;
             k = ks;
@@ -223,18 +224,18 @@ static llm_status gpt2_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32
         };
         llm_kv_cache_attn_args(r->kv, l, &a);
         llm_op_attention(&comp, &a);
-        llm_op_matmul(&comp, b.xn, b.att, &L->wo, L->bo, n);
+        llm_run_matmul(r, &comp, b.xn, b.att, &L->wo, L->bo, n);
         llm_op_add(b.x, b.xn, n * E);
 
         llm_op_layernorm(b.xn, b.x, L->ln2_w, L->ln2_b, n, E, hp->norm_eps);
-        llm_op_matmul_act(&comp, b.h, b.xn, &L->up, L->bup, n, LLM_ACT_GELU_TANH, NULL);
-        llm_op_matmul(&comp, b.xn, b.h, &L->down, L->bdown, n);
+        llm_run_matmul_act(r, &comp, b.h, b.xn, &L->up, L->bup, n, LLM_ACT_GELU_TANH, NULL);
+        llm_run_matmul(r, &comp, b.xn, b.h, &L->down, L->bdown, n);
         llm_op_add(b.x, b.xn, n * E);
     }
     const float *rows = all_logits ? b.x : b.x + (size_t)(n - 1) * E;
     uint32_t n_out = all_logits ? n : 1;
     llm_op_layernorm(b.xn, rows, w->lnf_w, w->lnf_b, n_out, E, hp->norm_eps);
-    llm_op_matmul(&comp, logits, b.xn, &w->output, NULL, n_out);
+    llm_run_matmul(r, &comp, logits, b.xn, &w->output, NULL, n_out);
     return LLM_OK;
 }
 

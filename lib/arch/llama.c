@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "adapter/lora_apply.h"
 #include "arch/common.h"
 #include "common/alloc.h"
 #include "session/kv_cache.h"
@@ -205,9 +206,9 @@ static llm_status llama_decode(llm_run *r, const int32_t *ids, uint32_t n, uint3
         const llama_layer *L = &w->layers[l];
         /* attention */
         llm_op_rmsnorm(b.xn, b.x, L->attn_norm, n, E, hp->norm_eps);
-        llm_op_matmul(&comp, b.q, b.xn, &L->wq, NULL, n);
-        llm_op_matmul(&comp, b.k, b.xn, &L->wk, NULL, n);
-        llm_op_matmul(&comp, b.v, b.xn, &L->wv, NULL, n);
+        llm_run_matmul(r, &comp, b.q, b.xn, &L->wq, NULL, n);
+        llm_run_matmul(r, &comp, b.k, b.xn, &L->wk, NULL, n);
+        llm_run_matmul(r, &comp, b.v, b.xn, &L->wv, NULL, n);
         llm_op_rope(b.q, n, (int)hp->n_head, (int)hp->head_dim, (int)hp->n_rot, b.pos,
                     hp->rope_freq_base, hp->rope_freq_scale, hp->rope_neox);
         llm_op_rope(b.k, n, (int)hp->n_head_kv, (int)hp->head_dim, (int)hp->n_rot, b.pos,
@@ -225,20 +226,20 @@ static llm_status llama_decode(llm_run *r, const int32_t *ids, uint32_t n, uint3
         };
         llm_kv_cache_attn_args(r->kv, l, &a);
         llm_op_attention(&comp, &a);
-        llm_op_matmul(&comp, b.xn, b.att, &L->wo, NULL, n);
+        llm_run_matmul(r, &comp, b.xn, b.att, &L->wo, NULL, n);
         llm_op_add(b.x, b.xn, n * E);
         /* feed-forward */
         llm_op_rmsnorm(b.xn, b.x, L->ffn_norm, n, E, hp->norm_eps);
-        llm_op_matmul(&comp, b.u, b.xn, &L->up, NULL, n);
-        llm_op_matmul_act(&comp, b.g, b.xn, &L->gate, NULL, n, LLM_ACT_SILU_MUL, b.u);
-        llm_op_matmul(&comp, b.xn, b.g, &L->down, NULL, n);
+        llm_run_matmul(r, &comp, b.u, b.xn, &L->up, NULL, n);
+        llm_run_matmul_act(r, &comp, b.g, b.xn, &L->gate, NULL, n, LLM_ACT_SILU_MUL, b.u);
+        llm_run_matmul(r, &comp, b.xn, b.g, &L->down, NULL, n);
         llm_op_add(b.x, b.xn, n * E);
     }
     /* output head: every row, or only the last */
     const float *rows = all_logits ? b.x : b.x + (size_t)(n - 1) * E;
     uint32_t n_out = all_logits ? n : 1;
     llm_op_rmsnorm(b.xn, rows, w->out_norm, n_out, E, hp->norm_eps);
-    llm_op_matmul(&comp, logits, b.xn, &w->output, NULL, n_out);
+    llm_run_matmul(r, &comp, logits, b.xn, &w->output, NULL, n_out);
     return LLM_OK;
 }
 

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "adapter/lora_apply.h"
 #include "arch/arch.h"
 #include "common/alloc.h"
 #include "common/dtype.h"
@@ -585,13 +586,13 @@ static void t5_ffn(const llm_compute *c, const llm_model *m, const t5_layer *Lw,
     float *a = T5_BUF(r, L, ff_a), *b = T5_BUF(r, L, ff_b);
     llm_op_rmsnorm(xn, x, Lw->ffn_norm, T, hp->n_embd, hp->norm_eps);
     if (hp->ffn == LLM_FFN_GEGLU) {
-        llm_op_matmul(c, b, xn, &Lw->up, NULL, T);     /* (T, d_ff) wi_1 */
+        llm_run_matmul(r, c, b, xn, &Lw->up, NULL, T);     /* (T, d_ff) wi_1 */
         /* (T, d_ff) gelu_tanh(wi_0 x) * wi_1 x */
-        llm_op_matmul_act(c, a, xn, &Lw->gate, NULL, T, LLM_ACT_GELU_TANH_MUL, b);
+        llm_run_matmul_act(r, c, a, xn, &Lw->gate, NULL, T, LLM_ACT_GELU_TANH_MUL, b);
     } else {
-        llm_op_matmul_act(c, a, xn, &Lw->up, NULL, T, LLM_ACT_RELU, NULL); /* (T, d_ff) */
+        llm_run_matmul_act(r, c, a, xn, &Lw->up, NULL, T, LLM_ACT_RELU, NULL); /* (T, d_ff) */
     }
-    llm_op_matmul(c, xn, a, &Lw->down, NULL, T);       /* (T, d) */
+    llm_run_matmul(r, c, xn, a, &Lw->down, NULL, T);       /* (T, d) */
     llm_op_add(x, xn, T * (int64_t)hp->n_embd);
 }
 
@@ -631,16 +632,16 @@ static llm_status t5_encode(llm_run *r, const int32_t *ids, const uint32_t *seq_
     for (uint32_t l = 0; l < hp->n_layer_enc; l++) {
         const t5_layer *Lw = &w->enc[l];
         llm_op_rmsnorm(xn, x, Lw->attn_norm, n, d, hp->norm_eps);
-        llm_op_matmul(&c, q, xn, &Lw->self.q, NULL, n);     /* (n, inner) */
-        llm_op_matmul(&c, k, xn, &Lw->self.k, NULL, n);
-        llm_op_matmul(&c, v, xn, &Lw->self.v, NULL, n);
+        llm_run_matmul(r, &c, q, xn, &Lw->self.q, NULL, n);     /* (n, inner) */
+        llm_run_matmul(r, &c, k, xn, &Lw->self.k, NULL, n);
+        llm_run_matmul(r, &c, v, xn, &Lw->self.v, NULL, n);
         for (uint32_t s = 0; s < n_seq; s++) {
             int64_t s0 = seq_start[s], len = (int64_t)seq_start[s + 1] - s0;
             const llm_attn_args kv = t5_rows(k + s0 * inner, v + s0 * inner, inner);
             t5_attend(&c, m, att + s0 * inner, q + s0 * inner, &kv, len, len, 0, false,
                       w->enc_rel, bias);
         }
-        llm_op_matmul(&c, xn, att, &Lw->self.o, NULL, n);   /* (n, d) */
+        llm_run_matmul(r, &c, xn, att, &Lw->self.o, NULL, n);   /* (n, d) */
         llm_op_add(x, xn, n * d);
         t5_ffn(&c, m, Lw, r, &L, n);
     }
@@ -667,8 +668,8 @@ static void t5_cross_kv(const llm_compute *c, llm_run *r)
     const llm_model *m = r->m;
     const t5_weights *w = m->weights;
     for (uint32_t l = 0; l < m->hp.n_layer; l++) {
-        llm_op_matmul(c, r->cross_k[l], r->enc_out, &w->dec[l].cross.k, NULL, r->n_enc);
-        llm_op_matmul(c, r->cross_v[l], r->enc_out, &w->dec[l].cross.v, NULL, r->n_enc);
+        llm_run_matmul(r, c, r->cross_k[l], r->enc_out, &w->dec[l].cross.k, NULL, r->n_enc);
+        llm_run_matmul(r, c, r->cross_v[l], r->enc_out, &w->dec[l].cross.v, NULL, r->n_enc);
     }
     r->cross_ready = true;
 }
@@ -713,21 +714,21 @@ static llm_status t5_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32_t
         const t5_layer *Lw = &w->dec[l];
         /* causal self-attention over the cache */
         llm_op_rmsnorm(xn, x, Lw->attn_norm, n, d, hp->norm_eps);
-        llm_op_matmul(&c, q, xn, &Lw->self.q, NULL, n);
-        llm_op_matmul(&c, k, xn, &Lw->self.k, NULL, n);
-        llm_op_matmul(&c, v, xn, &Lw->self.v, NULL, n);
+        llm_run_matmul(r, &c, q, xn, &Lw->self.q, NULL, n);
+        llm_run_matmul(r, &c, k, xn, &Lw->self.k, NULL, n);
+        llm_run_matmul(r, &c, v, xn, &Lw->self.v, NULL, n);
         llm_kv_store(kv, l, pos0, n, k, inner, v, inner);
         llm_attn_args self = {0};
         llm_kv_cache_attn_args(kv, l, &self);
         t5_attend(&c, m, att, q, &self, n, (int64_t)pos0 + n, pos0, true, w->dec_rel, bias);
-        llm_op_matmul(&c, xn, att, &Lw->self.o, NULL, n);
+        llm_run_matmul(r, &c, xn, att, &Lw->self.o, NULL, n);
         llm_op_add(x, xn, n * d);
         /* cross-attention to the encoder output, no position bias */
         llm_op_rmsnorm(xn, x, Lw->cross_norm, n, d, hp->norm_eps);
-        llm_op_matmul(&c, q, xn, &Lw->cross.q, NULL, n);
+        llm_run_matmul(r, &c, q, xn, &Lw->cross.q, NULL, n);
         const llm_attn_args cross = t5_rows(r->cross_k[l], r->cross_v[l], inner);
         t5_attend(&c, m, att, q, &cross, n, r->n_enc, 0, false, NULL, bias);
-        llm_op_matmul(&c, xn, att, &Lw->cross.o, NULL, n);
+        llm_run_matmul(r, &c, xn, att, &Lw->cross.o, NULL, n);
         llm_op_add(x, xn, n * d);
         t5_ffn(&c, m, Lw, r, &L, n);
     }
@@ -738,7 +739,7 @@ static llm_status t5_decode(llm_run *r, const int32_t *ids, uint32_t n, uint32_t
     llm_op_rmsnorm(xn, src, w->dec_norm, rows, d, hp->norm_eps);
     if (hp->tied_embeddings) /* HF: sequence_output * d_model^-0.5 before a tied lm_head */
         llm_op_scale(xn, (float)(1.0 / sqrt((double)d)), rows * d);
-    llm_op_matmul(&c, logits, xn, &w->output, NULL, rows);   /* (rows, n_vocab) */
+    llm_run_matmul(r, &c, logits, xn, &w->output, NULL, rows);   /* (rows, n_vocab) */
     return LLM_OK;
 }
 

@@ -265,6 +265,11 @@ static void apply_act(llm_act act, float *y, const float *aux, int64_t n)
     }
 }
 
+void llm_op_act(llm_act act, float *y, const float *aux, int64_t n)
+{
+    apply_act(act, y, aux, n);
+}
+
 void llm_op_softmax(float *x, int64_t n)
 {
     llm_op_softmax_ext(x, n, 1.0f, NULL);

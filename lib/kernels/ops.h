@@ -67,6 +67,10 @@ typedef enum llm_act {
 void llm_op_matmul_act(const llm_compute *c, float *Y, const float *X, const llm_weight *W,
                        const float *bias, int64_t T, llm_act act, const float *aux);
 
+/* y (n) = act(y) element-wise, exactly as llm_op_matmul_act applies it (aux (n) for the gated
+ * forms, else NULL). For callers that change a product's outputs before its activation. */
+void llm_op_act(llm_act act, float *y, const float *aux, int64_t n);
+
 /* dst (n, K) = rows ids[0..n) of W, dequantized. */
 void llm_op_get_rows(float *dst, const llm_weight *W, const int32_t *ids, int64_t n);
 

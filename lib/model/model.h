@@ -19,6 +19,7 @@
 
 struct llm_tokenizer;
 struct llm_run;
+struct llm_lora_table;
 
 typedef enum llm_ffn_kind {
     LLM_FFN_GELU = 0,        /* act(up x) with GELU (tanh), GPT-2 */
@@ -124,6 +125,9 @@ typedef struct llm_run {
     float **cross_k;
     float **cross_v;
     bool cross_ready;
+    /* low-rank adapters the session attached (adapter/lora_apply.h), or NULL: products go
+     * through llm_run_matmul, which adds their terms to the base product */
+    const struct llm_lora_table *lora;
 } llm_run;
 
 /* Reference counting: sessions retain the model they run; the last release frees it. */

@@ -124,6 +124,7 @@ static void session_free(struct llm_session *s)
 {
     if (!s)
         return;
+    llm_session_free_adapters(s);
     llm_detokenizer_destroy(s->detok);
     llm_sampler_free(&s->sampler);
     llm_kv_cache_free(&s->kv);

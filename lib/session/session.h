@@ -47,6 +47,12 @@ struct llm_session {
     /* encoder-decoder: the encoder input (its output lives in the run) */
     int32_t *enc_ids;
     uint32_t n_enc;
+    /* adapters attached, in attach order, with their user scales (adapter/attach.c); the
+     * table they resolve into is what run.lora points at while there are any */
+    struct llm_adapter **adapters;
+    float *adapter_scales;
+    size_t n_adapters;
+    struct llm_lora_table *lora;
 };
 
 /* Records err as the session's and the thread's last error; returns its status. */
@@ -64,6 +70,13 @@ llm_status llm_session_encode_input(struct llm_session *s, const int32_t *ids, s
 
 /* Clears the per-generation state (stop reason, counters, held-back text, cancel flag). */
 void llm_session_begin_generation(struct llm_session *s);
+
+/* Releases the adapters and their table (session destruction). */
+void llm_session_free_adapters(struct llm_session *s);
+
+/* Attaches to `dst` the adapters of `src`, same scales (forking). Clears dst's context. */
+llm_status llm_session_copy_adapters(struct llm_session *dst, const struct llm_session *src,
+                                     llm_error *err);
 
 /* The eos-like ids that end generation for this model (eos, eot). */
 bool llm_session_is_eog(const struct llm_session *s, int32_t id);

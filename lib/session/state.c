@@ -248,6 +248,9 @@ llm_status llm_session_fork(const llm_session *s, llm_session **out)
     c->early_stopping = s->early_stopping;
     c->n_best = s->n_best;
     c->length_penalty = s->length_penalty;
+    /* the adapters the cached context was computed with */
+    if (st == LLM_OK)
+        st = llm_session_copy_adapters(c, s, &err);
     /* context */
     if (st == LLM_OK) {
         size_t size = 0;
