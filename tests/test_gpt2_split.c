@@ -137,7 +137,6 @@ END_TEST
 
 START_TEST(llama_cpp_strings)
 {
-    llm_test_data_require();
     size_t size = 0;
     char *data = llm_test_read_file(llm_test_path("vocab/ggml-vocab-gpt-2.gguf.inp"), &size);
     ck_assert_ptr_nonnull(data);
@@ -160,7 +159,6 @@ END_TEST
 
 START_TEST(book)
 {
-    llm_test_data_require();
     size_t size = 0;
     char *data = llm_test_read_file(llm_test_path("text/botchan.txt"), &size);
     ck_assert_ptr_nonnull(data);
@@ -320,11 +318,15 @@ static Suite *gpt2_split_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, every_code_point);
     suite_add_tcase(s, tc);
-    tc = tcase_create("reference_text");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, llama_cpp_strings);
-    tcase_add_test(tc, book);
-    suite_add_tcase(s, tc);
+    if (llm_test_data_present()) {
+        tc = tcase_create("reference_text");
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, llama_cpp_strings);
+        tcase_add_test(tc, book);
+        suite_add_tcase(s, tc);
+    } else {
+        llm_test_data_left_out("reference_text/llama_cpp_strings, reference_text/book");
+    }
     tc = tcase_create("random");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, random_strings);
@@ -341,9 +343,5 @@ static Suite *gpt2_split_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(gpt2_split_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return llm_test_run(gpt2_split_suite());
 }

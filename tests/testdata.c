@@ -17,28 +17,63 @@ static const char *data_dir(void)
     return env && *env ? env : LLM_TEST_DATA_DEFAULT;
 }
 
-const char *llm_test_data_require(void)
+static const char how_to_get_it[] = "set LLM_TEST_DATA or -Dtest_data=PATH to the shared data folder";
+
+int llm_test_data_present(void)
 {
     const char *dir = data_dir();
     struct stat st;
     if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-        return dir;
+        return 1;
     const char *ci = getenv("CI");
     if (ci && strcmp(ci, "true") == 0) {
-        fprintf(stderr, "FAIL: test data folder '%s' is missing (CI=true requires it)\n", dir);
+        fprintf(stderr, "FAIL: test data folder '%s' is missing (CI=true requires it); %s\n", dir,
+                how_to_get_it);
         exit(1);
     }
-    fprintf(stderr,
-            "SKIP: test data folder '%s' is missing; set LLM_TEST_DATA or -Dtest_data=PATH "
-            "to the shared data folder\n",
-            dir);
+    return 0;
+}
+
+const char *llm_test_data_require(void)
+{
+    if (llm_test_data_present())
+        return data_dir();
+    fprintf(stderr, "SKIP: test data folder '%s' is missing; %s\n", data_dir(), how_to_get_it);
     exit(77);
+}
+
+/* What llm_test_data_left_out() recorded, for llm_test_run()'s message. */
+static char left_out[1024];
+
+void llm_test_data_left_out(const char *what)
+{
+    size_t n = strlen(left_out);
+    snprintf(left_out + n, sizeof left_out - n, "%s%s", n ? ", " : "", what);
+}
+
+int llm_test_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    const int failed = srunner_ntests_failed(sr);
+    const int ran = srunner_ntests_run(sr);
+    srunner_free(sr);
+    if (failed)
+        return 1;
+    if (left_out[0]) {
+        fprintf(stderr,
+                "SKIP: test data folder '%s' is missing, so these cases did not run: %s (the %d "
+                "others passed); %s\n",
+                data_dir(), left_out, ran, how_to_get_it);
+        return 77;
+    }
+    return 0;
 }
 
 const char *llm_test_path(const char *rel)
 {
     static _Thread_local char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", llm_test_data_require(), rel);
+    snprintf(buf, sizeof buf, "%s/%s", data_dir(), rel);
     return buf;
 }
 
