@@ -1148,6 +1148,7 @@ static Suite *kernels_suite(void)
 {
     Suite *s = suite_create("kernels");
     TCase *tc = tcase_create("dtype");
+    tcase_set_timeout(tc, 60); /* the golden-model case reads several files; slow on a busy machine */
     tcase_add_test(tc, test_traits);
     tcase_add_test(tc, test_half);
     tcase_add_test(tc, test_dequant_legacy);

@@ -34,10 +34,19 @@ int llm_test_data_present(void)
     return 0;
 }
 
+/* Set while llm_test_run() runs the suite (the forked cases inherit it). */
+static int running_cases;
+
 const char *llm_test_data_require(void)
 {
     if (llm_test_data_present())
         return data_dir();
+    if (running_cases) {
+        fprintf(stderr,
+                "FAIL: llm_test_data_require() called inside a case, where Check counts any exit "
+                "as an error; add the case only when llm_test_data_present() (tests/testdata.h)\n");
+        exit(1);
+    }
     fprintf(stderr, "SKIP: test data folder '%s' is missing; %s\n", data_dir(), how_to_get_it);
     exit(77);
 }
@@ -54,7 +63,9 @@ void llm_test_data_left_out(const char *what)
 int llm_test_run(Suite *s)
 {
     SRunner *sr = srunner_create(s);
+    running_cases = 1;
     srunner_run_all(sr, CK_NORMAL);
+    running_cases = 0;
     const int failed = srunner_ntests_failed(sr);
     const int ran = srunner_ntests_run(sr);
     srunner_free(sr);
