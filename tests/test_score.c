@@ -160,6 +160,7 @@ END_TEST
 
 int main(void)
 {
+    llm_test_data_require(); /* every case reads the reference data: SKIP here, not in a case */
     Suite *su = suite_create("score");
     TCase *tc = tcase_create("pytorch");
     tcase_set_timeout(tc, 120);
