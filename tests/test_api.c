@@ -36,11 +36,22 @@ END_TEST
 START_TEST(null_arguments_are_errors)
 {
     llm_model *m = (llm_model *)0x1;
+    /* messages name the argument in the caller's terms, not the C function (a binding's user
+     * never sees the C name) */
     ck_assert_int_eq(llm_model_open(NULL, NULL, &m), LLM_ERR_INVALID_ARG);
     ck_assert_ptr_null(m);
+    ck_assert_str_eq(llm_last_error(), "path is NULL: name the model file or directory to open");
     ck_assert_int_eq(llm_model_open("x", NULL, NULL), LLM_ERR_INVALID_ARG);
+    ck_assert_str_eq(llm_last_error(), "out is NULL");
     ck_assert_int_eq(llm_session_create(NULL, NULL, NULL), LLM_ERR_INVALID_ARG);
+    ck_assert_str_eq(llm_last_error(), "model is NULL (not opened, or closed)");
     ck_assert_int_eq(llm_tokenizer_open(NULL, NULL), LLM_ERR_INVALID_ARG);
+    ck_assert_str_eq(llm_last_error(), "path is NULL");
+    ck_assert_int_eq(llm_session_set_int(NULL, LLM_PARAM_TOP_K, 1), LLM_ERR_INVALID_ARG);
+    ck_assert_str_eq(llm_last_error(), "session is NULL (not created, or destroyed)");
+    size_t n;
+    ck_assert_int_eq(llm_tokenizer_encode(NULL, "a", 1, 0, NULL, 0, &n), LLM_ERR_INVALID_ARG);
+    ck_assert_str_eq(llm_last_error(), "the tokenizer is NULL");
     llm_model_close(NULL);
     llm_session_destroy(NULL);
     llm_tokenizer_close(NULL);
@@ -227,6 +238,26 @@ START_TEST(step_api_and_cancel)
     llm_session_cancel(s);
     ck_assert_int_eq(llm_session_step(s, &id, NULL, NULL, &why), LLM_ERR_CANCELLED);
     ck_assert_int_eq(why, LLM_STOP_CANCELLED);
+    /* noticed once: the next generation runs */
+    ck_assert_int_eq(llm_session_feed_prompt(s, &bos, 1, NULL), LLM_OK);
+    memset(&c, 0, sizeof c);
+    llm_session_set_int(s, LLM_PARAM_MAX_TOKENS, 4);
+    ck_assert_int_eq(llm_session_generate(s, collect, &c), LLM_OK);
+    ck_assert_uint_eq(c.n, 4);
+    /* a cancel issued just before generate starts (another thread's) is not lost */
+    ck_assert_int_eq(llm_session_feed_prompt(s, &bos, 1, NULL), LLM_OK);
+    memset(&c, 0, sizeof c);
+    llm_session_cancel(s);
+    ck_assert_int_eq(llm_session_generate(s, collect, &c), LLM_ERR_CANCELLED);
+    ck_assert_uint_eq(c.n, 0);
+    ck_assert_int_eq(llm_session_stop_reason(s), LLM_STOP_CANCELLED);
+    /* and one issued before the prompt is fed stops the prompt's evaluation */
+    llm_session_cancel(s);
+    ck_assert_int_eq(llm_session_generate_text(s, "Once upon a time", collect, &c),
+                     LLM_ERR_CANCELLED);
+    ck_assert_uint_eq(c.n, 0);
+    ck_assert_int_eq(llm_session_generate_text(s, "Once upon a time", collect, &c), LLM_OK);
+    ck_assert_uint_eq(c.n, 4);
     llm_session_destroy(s);
 }
 END_TEST

@@ -592,7 +592,10 @@ LLM_API llm_stop_reason llm_session_stop_reason(const llm_session *s);
 
 /**
  * Asks running work on `s` to stop at the next token. The only call that may be made on a
- * session from another thread. The flag clears when the next generation starts. @since 0.1
+ * session from another thread. The request stays pending until work on `s` notices it (and
+ * clears it): when nothing is running, the next generation, prompt evaluation, beam search or
+ * embedding on `s` stops at its start, so a cancel issued just before a call begins is not lost.
+ * @since 0.1
  */
 LLM_API void llm_session_cancel(llm_session *s);
 

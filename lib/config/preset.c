@@ -201,7 +201,8 @@ static void preset_free(preset *p)
 llm_status llm_session_load_preset(llm_session *s, const char *path)
 {
     if (!s || !path)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_load_preset: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !s ? "session is NULL" : "path is NULL: name the preset file to load");
     llm_error err = {0};
     FILE *f = fopen(path, "rb");
     if (!f) {

@@ -217,7 +217,9 @@ llm_status llm_model_open(const char *path, const llm_model_options *opt, llm_mo
     if (out)
         *out = NULL;
     if (!path || !out)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_model_open: path and out must not be NULL");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !path ? "path is NULL: name the model file or directory to open"
+                              : "out is NULL");
     llm_error err = {0};
     llm_model_options o;
     llm_model_options_init(&o);
@@ -245,7 +247,8 @@ void llm_model_close(llm_model *model)
 llm_status llm_model_get_info(const llm_model *m, llm_model_info *info)
 {
     if (!m || !info)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_model_get_info: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !m ? "model is NULL (not opened, or closed)" : "info is NULL");
     size_t caller = info->struct_size;
     if (caller < offsetof(llm_model_info, weight_bytes) + sizeof info->weight_bytes)
         return llm_fail(LLM_ERR_ABI, "llm_model_info.struct_size is %zu: set it to "

@@ -211,7 +211,7 @@ static llm_status beam_run(struct llm_session *s, beam_state *st, llm_error *err
     bool done = false;
 
     for (uint32_t t = 0; t < T && n_live > 0 && !done; t++) {
-        if (atomic_load(&s->cancel)) {
+        if (atomic_exchange(&s->cancel, false)) {
             s->stop_reason = LLM_STOP_CANCELLED;
             return llm_error_set(err, LLM_ERR_CANCELLED, "beam search cancelled at step %u", t);
         }
@@ -316,7 +316,10 @@ llm_status llm_session_beam_search(llm_session *s, int32_t *ids, size_t max_len,
     if (n_hyp)
         *n_hyp = 0;
     if (!s || !n_hyp || (n_hyp_cap > 0 && (!lens || !scores || (max_len > 0 && !ids))))
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_beam_search: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !s       ? "session is NULL"
+                        : !n_hyp ? "n_hyp is NULL"
+                                 : "ids, lens or scores is NULL with room for hypotheses");
     llm_error err = {0};
     const llm_hparams *hp = &s->model->hp;
     llm_session_begin_generation(s);

@@ -205,7 +205,7 @@ static llm_status batch_flush(llm_session *s, embed_batch *b, const embed_plan *
 {
     if (b->n_seq == 0)
         return LLM_OK;
-    LLM_CHECK(err, !atomic_load(&s->cancel), LLM_ERR_CANCELLED, "embedding cancelled");
+    LLM_CHECK(err, !atomic_exchange(&s->cancel, false), LLM_ERR_CANCELLED, "embedding cancelled");
     LLM_TRY(s->model->ops->encode(&s->run, b->ids, b->seq_start, b->n_seq, b->hidden, err));
     for (uint32_t q = 0; q < b->n_seq; q++) {
         const uint32_t t0 = b->seq_start[q], n = b->seq_start[q + 1] - t0;
@@ -319,14 +319,14 @@ llm_status llm_session_embed(llm_session *s, const char *const *texts, size_t n_
                              llm_embed_result *result)
 {
     if (!s)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_embed: session is NULL");
+        return llm_fail(LLM_ERR_INVALID_ARG, "session is NULL (not created, or destroyed)");
     llm_error err;
     llm_error_clear(&err);
     embed_plan p;
     if (embed_prepare(s, opt, &p, &err) != LLM_OK || check_result(result, &err) != LLM_OK)
         return llm_session_fail(s, &err);
     if (n_texts > 0 && (!texts || !out)) {
-        llm_error_set(&err, LLM_ERR_INVALID_ARG, "llm_session_embed: %s is NULL with %zu texts",
+        llm_error_set(&err, LLM_ERR_INVALID_ARG, "%s is NULL with %zu texts",
                       !texts ? "texts" : "out", n_texts);
         return llm_session_fail(s, &err);
     }
@@ -344,7 +344,6 @@ llm_status llm_session_embed(llm_session *s, const char *const *texts, size_t n_
                       p.dim, n_texts * (size_t)p.dim);
         return llm_session_fail(s, &err);
     }
-    atomic_store(&s->cancel, false);
     uint64_t n_tokens = 0;
     llm_status st = embed_texts(s, texts, n_texts, &p, out, &n_tokens, &err);
     if (p.one_per_batch && n_texts > 0)
@@ -360,7 +359,7 @@ llm_status llm_session_embed_ids(llm_session *s, const int32_t *ids, size_t n,
                                  llm_embed_result *result)
 {
     if (!s)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_embed_ids: session is NULL");
+        return llm_fail(LLM_ERR_INVALID_ARG, "session is NULL (not created, or destroyed)");
     llm_error err;
     llm_error_clear(&err);
     embed_plan p;
@@ -368,7 +367,7 @@ llm_status llm_session_embed_ids(llm_session *s, const int32_t *ids, size_t n,
         return llm_session_fail(s, &err);
     if (!ids || n == 0 || !out) {
         llm_error_set(&err, LLM_ERR_INVALID_ARG,
-                      "llm_session_embed_ids: %s", !out ? "out is NULL"
+                      "%s", !out ? "out is NULL"
                                                         : "needs at least one token id");
         return llm_session_fail(s, &err);
     }
@@ -389,7 +388,6 @@ llm_status llm_session_embed_ids(llm_session *s, const int32_t *ids, size_t n,
                       tokens ? "pooling none: one vector per token" : "one pooled vector");
         return llm_session_fail(s, &err);
     }
-    atomic_store(&s->cancel, false);
     uint32_t seq_start[2] = {0, (uint32_t)n};
     float *hidden = tokens ? out : llm_aligned_alloc(n * p.dim * sizeof(float));
     if (!hidden) {

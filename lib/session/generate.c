@@ -126,7 +126,7 @@ static llm_status step(struct llm_session *s, int32_t *out_id, llm_error *err)
         return LLM_OK;
     LLM_CHECK(err, s->has_logits, LLM_ERR_STATE,
               "nothing to generate from: feed a prompt (llm_session_feed_prompt) first");
-    if (atomic_load(&s->cancel)) {
+    if (atomic_exchange(&s->cancel, false)) {
         LLM_TRY(finish(s, LLM_STOP_CANCELLED, err));
         return llm_error_set(err, LLM_ERR_CANCELLED, "generation cancelled");
     }
@@ -166,7 +166,7 @@ llm_status llm_session_step(llm_session *s, int32_t *id, const char **text, size
                             llm_stop_reason *reason)
 {
     if (!s)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_step: NULL session");
+        return llm_fail(LLM_ERR_INVALID_ARG, "session is NULL (not created, or destroyed)");
     int32_t got = -1;
     llm_error err = {0};
     llm_status st = step(s, &got, &err);
@@ -184,11 +184,11 @@ llm_status llm_session_step(llm_session *s, int32_t *id, const char **text, size
 llm_status llm_session_generate(llm_session *s, llm_token_fn fn, void *user)
 {
     if (!s)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_generate: NULL session");
-    /* a new generation: counters and the cancel flag start over, the context stays */
+        return llm_fail(LLM_ERR_INVALID_ARG, "session is NULL (not created, or destroyed)");
+    /* a new generation: counters start over, the context stays; a pending cancel is kept, so
+     * that one issued just before this call stops it */
     s->stop_reason = LLM_STOP_NONE;
     s->n_generated = 0;
-    atomic_store(&s->cancel, false);
     for (;;) {
         int32_t id;
         const char *text;
@@ -212,7 +212,7 @@ llm_status llm_session_generate_text(llm_session *s, const char *prompt, llm_tok
                                      void *user)
 {
     if (!s || !prompt)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_generate_text: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG, !s ? "session is NULL" : "prompt is NULL");
     const llm_tokenizer *tok = s->model->tok;
     size_t len = strlen(prompt), n = 0;
     llm_status st = llm_tokenizer_encode(tok, prompt, len, LLM_ENCODE_ADD_SPECIAL, NULL, 0, &n);

@@ -100,7 +100,8 @@ llm_status llm_model_estimate_memory(const llm_model *m, const llm_session_optio
                                      uint64_t *bytes)
 {
     if (!m || !bytes)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_model_estimate_memory: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !m ? "model is NULL (not opened, or closed)" : "bytes is NULL");
     llm_error err = {0};
     llm_session_options o;
     if (resolve_options(m, opt, &o, &err) != LLM_OK)
@@ -197,7 +198,8 @@ llm_status llm_session_create(llm_model *model, const llm_session_options *opt, 
     if (out)
         *out = NULL;
     if (!model || !out)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_create: model and out must not be NULL");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !model ? "model is NULL (not opened, or closed)" : "out is NULL");
     llm_error err = {0};
     llm_session_options o;
     if (resolve_options(model, opt, &o, &err) != LLM_OK)
@@ -241,7 +243,7 @@ void llm_session_begin_generation(struct llm_session *s)
     s->stop_reason = LLM_STOP_NONE;
     s->n_generated = 0;
     s->pending_len = 0;
-    atomic_store(&s->cancel, false);
+    /* not the cancel flag: a cancel issued just before this generation must stop it */
     if (s->detok) {
         size_t ignored;
         llm_detokenizer_flush(s->detok, NULL, 0, &ignored);
@@ -274,7 +276,7 @@ static llm_status param_fail(struct llm_session *s, llm_status st, const char *f
 llm_status llm_session_set_int(llm_session *s, llm_param key, int64_t v)
 {
     if (!s)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_set_int: NULL session");
+        return llm_fail(LLM_ERR_INVALID_ARG, "session is NULL (not created, or destroyed)");
     llm_sampler *smp = &s->sampler;
     switch (key) {
     case LLM_PARAM_TOP_K:
@@ -343,7 +345,7 @@ llm_status llm_session_set_int(llm_session *s, llm_param key, int64_t v)
 llm_status llm_session_set_float(llm_session *s, llm_param key, double v)
 {
     if (!s)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_set_float: NULL session");
+        return llm_fail(LLM_ERR_INVALID_ARG, "session is NULL (not created, or destroyed)");
     llm_sampler *smp = &s->sampler;
     llm_error err;
     if (isnan(v) || isinf(v)) {
@@ -407,7 +409,7 @@ llm_status llm_session_set_float(llm_session *s, llm_param key, double v)
 llm_status llm_session_get_int(const llm_session *s, llm_param key, int64_t *v)
 {
     if (!s || !v)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_get_int: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG, !s ? "session is NULL" : "the value pointer is NULL");
     switch (key) {
     case LLM_PARAM_TOP_K: *v = s->sampler.top_k; return LLM_OK;
     case LLM_PARAM_PENALTY_LAST_N: *v = s->sampler.penalty_last_n; return LLM_OK;
@@ -430,7 +432,7 @@ llm_status llm_session_get_int(const llm_session *s, llm_param key, int64_t *v)
 llm_status llm_session_get_float(const llm_session *s, llm_param key, double *v)
 {
     if (!s || !v)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_get_float: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG, !s ? "session is NULL" : "the value pointer is NULL");
     const llm_sampler *smp = &s->sampler;
     switch (key) {
     case LLM_PARAM_TEMPERATURE: *v = smp->temperature; return LLM_OK;
@@ -466,7 +468,7 @@ llm_status llm_session_get_float(const llm_session *s, llm_param key, double *v)
 llm_status llm_session_set_logit_bias(llm_session *s, int32_t id, float bias)
 {
     if (!s)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_set_logit_bias: NULL session");
+        return llm_fail(LLM_ERR_INVALID_ARG, "session is NULL (not created, or destroyed)");
     if (llm_sampler_set_bias(&s->sampler, id, bias, &s->err) != LLM_OK)
         return llm_session_fail(s, &s->err);
     return LLM_OK;
@@ -475,7 +477,8 @@ llm_status llm_session_set_logit_bias(llm_session *s, int32_t id, float bias)
 llm_status llm_session_add_stop(llm_session *s, const char *text)
 {
     if (!s || !text || !*text)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_add_stop: a non-empty string is needed");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !s ? "session is NULL" : "a stop string must not be empty");
     llm_error err;
     if (s->n_stops == LLM_MAX_STOPS) {
         llm_error_set(&err, LLM_ERR_LIMIT, "at most %d stop strings", LLM_MAX_STOPS);
@@ -526,7 +529,7 @@ static llm_status eval_batches(struct llm_session *s, const int32_t *ids, size_t
 {
     const uint32_t V = s->model->hp.n_vocab;
     for (size_t i = 0; i < n;) {
-        if (atomic_load(&s->cancel))
+        if (atomic_exchange(&s->cancel, false))
             return llm_error_set(err, LLM_ERR_CANCELLED, "cancelled");
         uint32_t nb = (uint32_t)(n - i < s->opt.n_batch ? n - i : s->opt.n_batch);
         bool all = all_logits != NULL;
@@ -604,7 +607,8 @@ llm_status llm_session_feed(llm_session *s, const int32_t *ids, size_t n, float 
                             size_t cap)
 {
     if (!s || (!ids && n))
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_feed: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !s ? "session is NULL" : "ids is NULL with a count above 0");
     llm_error err = {0};
     const llm_hparams *hp = &s->model->hp;
     llm_session_begin_generation(s);
@@ -639,7 +643,8 @@ llm_status llm_session_feed_prompt(llm_session *s, const int32_t *ids, size_t n,
     if (n_reused)
         *n_reused = 0;
     if (!s || (!ids && n))
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_feed_prompt: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !s ? "session is NULL" : "ids is NULL with a count above 0");
     if (s->model->hp.family != LLM_FAMILY_DECODER)
         return llm_session_feed(s, ids, n, NULL, 0);
     llm_error err = {0};

@@ -96,7 +96,7 @@ static void serialize(const struct llm_session *s, writer *w)
 llm_status llm_session_save_state(const llm_session *s, void *buf, size_t cap, size_t *size)
 {
     if (!s || !size)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_save_state: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG, !s ? "session is NULL" : "size is NULL");
     writer w = {NULL, 0, 0};
     serialize(s, &w);
     *size = w.at;
@@ -180,7 +180,7 @@ static llm_status restore(struct llm_session *s, const unsigned char *p, size_t 
 llm_status llm_session_load_state(llm_session *s, const void *buf, size_t size)
 {
     if (!s || !buf)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_load_state: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG, !s ? "session is NULL" : "the state buffer is NULL");
     llm_error err = {0};
     if (restore(s, buf, size, &err) != LLM_OK)
         return llm_session_fail(s, &err);
@@ -190,7 +190,8 @@ llm_status llm_session_load_state(llm_session *s, const void *buf, size_t size)
 llm_status llm_session_save_file(const llm_session *s, const char *path)
 {
     if (!s || !path)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_save_file: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !s ? "session is NULL" : "path is NULL: name the state file to write");
     size_t size = 0;
     llm_session_save_state(s, NULL, 0, &size);
     void *buf = llm_malloc(size);
@@ -210,7 +211,8 @@ llm_status llm_session_save_file(const llm_session *s, const char *path)
 llm_status llm_session_load_file(llm_session *s, const char *path)
 {
     if (!s || !path)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_load_file: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG,
+                        !s ? "session is NULL" : "path is NULL: name the state file to read");
     FILE *f = fopen(path, "rb");
     if (!f)
         return llm_fail(LLM_ERR_IO, "cannot open session state '%s'", path);
@@ -234,7 +236,7 @@ llm_status llm_session_fork(const llm_session *s, llm_session **out)
     if (out)
         *out = NULL;
     if (!s || !out)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_session_fork: NULL argument");
+        return llm_fail(LLM_ERR_INVALID_ARG, !s ? "session is NULL" : "out is NULL");
     llm_session *c = NULL;
     LLM_TRY(llm_session_create(s->model, &s->opt, &c));
     llm_error err = {0};

@@ -18,7 +18,7 @@ llm_status llm_tokenizer_open(const char *path, llm_tokenizer **out)
     if (out)
         *out = NULL;
     if (!path || !out)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_tokenizer_open: %s is NULL",
+        return llm_fail(LLM_ERR_INVALID_ARG, "%s is NULL",
                         !path ? "path" : "out");
     llm_error err;
     llm_error_clear(&err);
@@ -59,10 +59,10 @@ static llm_status encode_common(const llm_tokenizer *tok, const char *text, size
     if (n_out)
         *n_out = 0;
     if (!tok || !n_out || (!text && len > 0))
-        return llm_fail(LLM_ERR_INVALID_ARG, "%s: %s is NULL", fn,
-                        !tok ? "tok" : !n_out ? "n_out" : "text");
+        return llm_fail(LLM_ERR_INVALID_ARG, "%s is NULL",
+                        !tok ? "the tokenizer" : !n_out ? "n_out" : "text");
     if (flags & ~(uint32_t)(LLM_ENCODE_ADD_SPECIAL | LLM_ENCODE_PARSE_SPECIAL))
-        return llm_fail(LLM_ERR_INVALID_ARG, "%s: unknown flags 0x%x", fn, (unsigned)flags);
+        return llm_fail(LLM_ERR_INVALID_ARG, "unknown encode flags 0x%x", (unsigned)flags);
     llm_error err;
     llm_error_clear(&err);
     llm_tok_out o = {0};
@@ -100,7 +100,7 @@ llm_status llm_tokenizer_encode_offsets(const llm_tokenizer *tok, const char *te
                                         size_t cap, size_t *n_out)
 {
     if (ids && !offsets)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_tokenizer_encode_offsets: offsets is NULL");
+        return llm_fail(LLM_ERR_INVALID_ARG, "offsets is NULL with ids given");
     return encode_common(tok, text, len, flags, ids, offsets, cap, n_out,
                          "llm_tokenizer_encode_offsets");
 }
@@ -192,12 +192,12 @@ llm_status llm_tokenizer_decode(const llm_tokenizer *tok, const int32_t *ids, si
     if (len_out)
         *len_out = 0;
     if (!tok || !len_out || (!ids && n > 0))
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_tokenizer_decode: %s is NULL",
-                        !tok ? "tok" : !len_out ? "len_out" : "ids");
+        return llm_fail(LLM_ERR_INVALID_ARG, "%s is NULL",
+                        !tok ? "the tokenizer" : !len_out ? "len_out" : "ids");
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < 0 || (size_t)ids[i] >= tok->n_vocab)
             return llm_fail(LLM_ERR_INVALID_ARG,
-                            "llm_tokenizer_decode: ids[%zu] = %d is out of range [0, %zu)", i,
+                            "ids[%zu] = %d is out of range [0, %zu)", i,
                             ids[i], tok->n_vocab);
     }
     llm_tok_bytes raw = {0}, clean = {0};
@@ -212,7 +212,7 @@ llm_status llm_tokenizer_decode(const llm_tokenizer *tok, const int32_t *ids, si
     if (st == LLM_OK)
         st = write_out(&clean, buf, cap, len_out, "llm_tokenizer_decode");
     else
-        st = llm_fail(st, "llm_tokenizer_decode: out of memory");
+        st = llm_fail(st, "out of memory decoding token ids");
     llm_mem_free(raw.p);
     llm_mem_free(clean.p);
     return st;
@@ -270,14 +270,14 @@ llm_status llm_detokenizer_create(const llm_tokenizer *tok, uint32_t flags, llm_
     if (out)
         *out = NULL;
     if (!tok || !out)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_create: %s is NULL",
-                        !tok ? "tok" : "out");
+        return llm_fail(LLM_ERR_INVALID_ARG, "%s is NULL",
+                        !tok ? "the tokenizer" : "out");
     if (flags & ~(uint32_t)LLM_DECODE_SKIP_SPECIAL)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_create: unknown flags 0x%x",
+        return llm_fail(LLM_ERR_INVALID_ARG, "unknown detokenizer flags 0x%x",
                         (unsigned)flags);
     llm_detokenizer *d = llm_calloc(1, sizeof *d);
     if (!d)
-        return llm_fail(LLM_ERR_NOMEM, "llm_detokenizer_create: out of memory");
+        return llm_fail(LLM_ERR_NOMEM, "out of memory creating a detokenizer");
     d->tok = tok;
     d->flags = flags;
     *out = d;
@@ -290,10 +290,10 @@ llm_status llm_detokenizer_push(llm_detokenizer *d, int32_t id, char *buf, size_
     if (len_out)
         *len_out = 0;
     if (!d || !len_out)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_push: %s is NULL",
-                        !d ? "d" : "len_out");
+        return llm_fail(LLM_ERR_INVALID_ARG, "%s is NULL",
+                        !d ? "the detokenizer" : "len_out");
     if (id < 0 || (size_t)id >= d->tok->n_vocab)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_push: id %d is out of range [0, %zu)",
+        return llm_fail(LLM_ERR_INVALID_ARG, "token id %d is out of range [0, %zu)",
                         id, d->tok->n_vocab);
     llm_tok_bytes *raw = &d->raw, *clean = &d->clean;
     raw->n = 0;
@@ -309,7 +309,7 @@ llm_status llm_detokenizer_push(llm_detokenizer *d, int32_t id, char *buf, size_
     if (st == LLM_OK)
         st = append_lossy(clean, raw->p, raw->n, true, &used);
     if (st != LLM_OK) {
-        st = llm_fail(st, "llm_detokenizer_push: out of memory");
+        st = llm_fail(st, "out of memory detokenizing");
     } else {
         st = write_out(clean, buf, cap, len_out, "llm_detokenizer_push");
         if (st == LLM_OK && (buf || clean->n == 0)) {
@@ -331,8 +331,8 @@ llm_status llm_detokenizer_flush(llm_detokenizer *d, char *buf, size_t cap, size
     if (len_out)
         *len_out = 0;
     if (!d || !len_out)
-        return llm_fail(LLM_ERR_INVALID_ARG, "llm_detokenizer_flush: %s is NULL",
-                        !d ? "d" : "len_out");
+        return llm_fail(LLM_ERR_INVALID_ARG, "%s is NULL",
+                        !d ? "the detokenizer" : "len_out");
     llm_tok_bytes *clean = &d->clean;
     clean->n = 0;
     size_t used = 0;
@@ -340,7 +340,7 @@ llm_status llm_detokenizer_flush(llm_detokenizer *d, char *buf, size_t cap, size
     if (st == LLM_OK)
         st = append_lossy(clean, d->pending, d->n_pending, false, &used);
     if (st != LLM_OK) {
-        st = llm_fail(st, "llm_detokenizer_flush: out of memory");
+        st = llm_fail(st, "out of memory detokenizing");
     } else {
         st = write_out(clean, buf, cap, len_out, "llm_detokenizer_flush");
         if (st == LLM_OK && (buf || clean->n == 0)) {
