@@ -7,6 +7,9 @@ this package was written for.
 import ctypes
 import ctypes.util
 import os
+from typing import Iterator, NoReturn, Optional
+
+from . import errors
 
 ABI_MAJOR = 0
 
@@ -138,13 +141,14 @@ SIGNATURES = [
 ]
 
 
-def _candidates():
+def _candidates() -> Iterator[str]:
     env = os.environ.get("LLM_LIBRARY")
     if env:
         yield env
         return
+    # a wheel built by `pip install ./bindings/python` carries the library beside this file
     here = os.path.dirname(os.path.abspath(__file__))
-    for name in ("libllm.so.%d" % ABI_MAJOR, "libllm.so"):
+    for name in ("libllm.so", "libllm.so.%d" % ABI_MAJOR):
         path = os.path.join(here, name)
         if os.path.exists(path):
             yield path
@@ -154,17 +158,18 @@ def _candidates():
         yield found
 
 
-def load():
-    errors = []
+def load() -> ctypes.CDLL:
+    failures = []
     for path in _candidates():
         try:
             lib = ctypes.CDLL(path)
             break
         except OSError as e:
-            errors.append(str(e))
+            failures.append(str(e))
     else:
-        raise ImportError("libllm: cannot load libllm.so (set LLM_LIBRARY to its path): "
-                          + "; ".join(errors))
+        raise ImportError("libllm: cannot load libllm.so (install the package with "
+                          "`pip install ./bindings/python`, which bundles it, or set LLM_LIBRARY "
+                          "to its path): " + "; ".join(failures))
     for name, restype, argtypes in SIGNATURES:
         fn = getattr(lib, name)
         fn.restype = restype
@@ -177,3 +182,18 @@ def load():
 
 
 lib = load()
+
+
+def last_error() -> str:
+    """The calling thread's last error message."""
+    return lib.llm_last_error().decode(errors="replace")
+
+
+def check(status: int, message: Optional[str] = None, filename: Optional[str] = None) -> None:
+    """Raises the LLMError subclass of a failed call's status (nothing for LLM_OK)."""
+    if status != 0:
+        fail(status, message, filename)
+
+
+def fail(status: int, message: Optional[str] = None, filename: Optional[str] = None) -> NoReturn:
+    raise errors.error_for(status, message if message is not None else last_error(), filename)
