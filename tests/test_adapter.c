@@ -6,6 +6,7 @@
  *    for decoders and for T5 (self- and cross-attention, feed-forward, output head);
  *  - detaching restores the base logits bit for bit; two adapters add up; forks keep adapters;
  *  - two sessions on one model with different adapters in parallel threads do not interfere;
+ *  - a PEFT folder with the same values (written by tests/peft_writer.c) gives the same logits;
  *  - bad adapters are named errors: another architecture, a shape that does not fit, a missing
  *    partner or base, an embedding table, a model file, another model's adapter.
  */
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -22,6 +24,7 @@
 
 #include "common/dtype.h"
 #include "model/gguf.h"
+#include "peft_writer.h"
 #include "testdata.h"
 
 static llm_model *open_model(const char *path)
@@ -564,6 +567,103 @@ START_TEST(bad_adapters)
 }
 END_TEST
 
+
+/* ---------------------------------------------------------------------------------------------- */
+/* PEFT folders                                                                                   */
+/* ---------------------------------------------------------------------------------------------- */
+
+static const peft_fixture fixtures[] = {
+    {"gpt2", 4, 4, NULL},
+    {"llama", 8, 4, NULL},
+};
+
+START_TEST(peft_equals_gguf)
+{
+    llm_test_data_require();
+    const ref_case *c = &refs[_i];
+    llm_model *m = open_model(llm_test_path(c->model));
+    int32_t ids[64];
+    const size_t n = ref_ids(c->key, ids, 64), V = n_vocab(m);
+    const char *dir = temp_path(".peft");
+    ck_assert_int_eq(peft_write_from_gguf(adapter_path(c->key), dir, &fixtures[_i]), 0);
+    llm_adapter *p = open_adapter(m, dir);
+    llm_adapter *g = open_adapter(m, adapter_path(c->key));
+    llm_session *s = new_session(m, 2);
+    ck_assert_int_eq(llm_session_attach_adapter(s, p, 1.0f), LLM_OK);
+    float *from_peft = all_logits(s, ids, n);
+    ck_assert_int_eq(llm_session_detach_adapter(s, p), LLM_OK);
+    ck_assert_int_eq(llm_session_attach_adapter(s, g, 1.0f), LLM_OK);
+    float *from_gguf = all_logits(s, ids, n);
+    /* the same values reach the same matrices: the same bytes */
+    ck_assert_msg(memcmp(from_peft, from_gguf, n * V * sizeof(float)) == 0,
+                  "%s: PEFT folder and adapter GGUF differ (rel err %.3g)", c->key,
+                  llm_test_rel_err(from_peft, from_gguf, n * V));
+    float *want = ref_file(c->key, "logits_with_adapter.f32", n * V);
+    double e = llm_test_rel_err(from_peft, want, n * V);
+    fprintf(stderr, "%s: PEFT folder vs reference: rel err %.3g\n", c->key, e);
+    ck_assert_msg(e <= 1e-4, "%s: PEFT vs reference: %.3g", c->key, e);
+    free(want);
+    free(from_gguf);
+    free(from_peft);
+    llm_session_destroy(s);
+    llm_adapter_close(p);
+    llm_adapter_close(g);
+    peft_remove(dir);
+    llm_model_close(m);
+}
+END_TEST
+
+static void peft_expect(llm_model *m, const char *key, const peft_fixture *fx, llm_status want,
+                        const char *needle)
+{
+    const char *dir = temp_path(".peft");
+    ck_assert_int_eq(peft_write_from_gguf(adapter_path(key), dir, fx), 0);
+    expect_error(m, dir, want, needle);
+    peft_remove(dir);
+}
+
+START_TEST(bad_peft)
+{
+    llm_test_data_require();
+    llm_model *mg = open_model(llm_test_path(refs[0].model));
+    llm_model *ml = open_model(llm_test_path(refs[1].model));
+    /* a Llama adapter's modules on a GPT-2 model */
+    peft_expect(mg, "stories260K-f32", &fixtures[1], LLM_ERR_UNSUPPORTED,
+                "target module 'q_proj' is not supported for gpt2 (supported: c_attn, c_proj");
+    /* unsupported target modules */
+    const peft_fixture embed = {"llama", 8, 4,
+                                "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8,"
+                                " \"target_modules\": [\"q_proj\", \"embed_tokens\"]}"};
+    peft_expect(ml, "stories260K-f32", &embed, LLM_ERR_UNSUPPORTED,
+                "target module 'embed_tokens' is not supported for llama");
+    const peft_fixture regex = {"llama", 8, 4,
+                                "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8,"
+                                " \"target_modules\": \".*proj\"}"};
+    peft_expect(ml, "stories260K-f32", &regex, LLM_ERR_UNSUPPORTED, "regular expression");
+    const peft_fixture dora = {"llama", 8, 4,
+                               "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, \"use_dora\":"
+                               " true, \"target_modules\": [\"q_proj\"]}"};
+    peft_expect(ml, "stories260K-f32", &dora, LLM_ERR_UNSUPPORTED, "DoRA");
+    const peft_fixture saved = {"gpt2", 4, 4,
+                                "{\"r\": 4, \"lora_alpha\": 8, \"modules_to_save\": [\"score\"],"
+                                " \"target_modules\": [\"c_attn\"]}"};
+    peft_expect(mg, "gpt2-tiny-f32", &saved, LLM_ERR_UNSUPPORTED, "modules_to_save");
+    /* tensors of modules the config does not list */
+    const peft_fixture fewer = {"gpt2", 4, 4,
+                                "{\"r\": 4, \"lora_alpha\": 8, \"target_modules\": [\"c_attn\"]}"};
+    peft_expect(mg, "gpt2-tiny-f32", &fewer, LLM_ERR_FORMAT, "which is not in target_modules");
+    const peft_fixture prefix = {"gpt2", 4, 4, "{\"r\": 4, \"lora_alpha\": 8, \"target_modules\""};
+    peft_expect(mg, "gpt2-tiny-f32", &prefix, LLM_ERR_FORMAT, "adapter_config.json: line");
+    /* a folder without a config */
+    const char *empty = temp_path(".peft");
+    mkdir(empty, 0755);
+    expect_error(mg, empty, LLM_ERR_IO, "no adapter_config.json");
+    rmdir(empty);
+    llm_model_close(mg);
+    llm_model_close(ml);
+}
+END_TEST
+
 static Suite *adapter_suite(void)
 {
     Suite *s = suite_create("adapter");
@@ -572,6 +672,7 @@ static Suite *adapter_suite(void)
     tcase_add_loop_test(tc, reference_logits, 0, 2);
     tcase_add_loop_test(tc, merged_equals_attached, 0, 2);
     tcase_add_loop_test(tc, t5_attached_equals_merged, 0, 2);
+    tcase_add_loop_test(tc, peft_equals_gguf, 0, 2);
     suite_add_tcase(s, tc);
     tc = tcase_create("threads");
     tcase_set_timeout(tc, 300);
@@ -580,6 +681,7 @@ static Suite *adapter_suite(void)
     tc = tcase_create("errors");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, bad_adapters);
+    tcase_add_test(tc, bad_peft);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -771,17 +771,23 @@ LLM_API llm_status llm_recipe_get(const llm_recipe *recipe, const char *key, cha
 typedef struct llm_adapter llm_adapter;
 
 /**
- * Opens an adapter for `model` from llama.cpp's LoRA GGUF (general.type = "adapter",
- * adapter.type = "lora", adapter.lora.alpha, tensors "<name>.lora_a" of ne [n_in, rank] and
- * "<name>.lora_b" of ne [rank, n_out]).
+ * Opens an adapter for `model` from
+ *  - llama.cpp's LoRA GGUF (general.type = "adapter", adapter.type = "lora", adapter.lora.alpha,
+ *    tensors "<name>.lora_a" of ne [n_in, rank] and "<name>.lora_b" of ne [rank, n_out]), or
+ *  - a Hugging Face PEFT folder (adapter_config.json with r, lora_alpha, target_modules,
+ *    use_rslora; adapter_model.safetensors), whose module names are mapped onto the model's GGUF
+ *    names the way a Hugging Face model folder is imported (GPT-2 c_attn, c_proj, c_fc; Llama
+ *    q_proj ... down_proj; T5 q, k, v, o, wi, wi_0, wi_1, wo; BERT query, key, value, dense;
+ *    lm_head).
  * Everything is checked against the model before the call returns: the architecture, that every
  * adapted matrix exists and is multiplied by the forward pass (not an embedding table), and
  * every shape.
  * @param[out] out  the adapter; NULL on failure
  * @return LLM_OK; LLM_ERR_INVALID_ARG (an adapter for another architecture, a matrix the model
  *         does not have, a shape that does not fit: the message names the tensor and both
- *         shapes), LLM_ERR_UNSUPPORTED (not a LoRA adapter, a folder), LLM_ERR_FORMAT,
- *         LLM_ERR_IO, LLM_ERR_NOMEM
+ *         shapes), LLM_ERR_UNSUPPORTED (not a LoRA adapter; a PEFT target module, DoRA,
+ *         alpha_pattern, trained biases or modules_to_save: named), LLM_ERR_FORMAT, LLM_ERR_IO,
+ *         LLM_ERR_NOMEM
  * @since 0.2
  */
 LLM_API llm_status llm_adapter_open(llm_model *model, const char *path, llm_adapter **out);
