@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_lora.h"
 
 #define CMD "embed"
 
@@ -35,6 +36,8 @@ static void embed_help(FILE *f)
             "  -o, --output PATH       write raw little-endian float32 [n][dim] instead\n"
             "  -t, --threads N         threads (default: all CPUs)\n"
             "  -b, --batch N           tokens per batch (default 512)\n"
+            "  --lora FILE[:SCALE]     attach a LoRA adapter (adapter GGUF or PEFT folder) at\n"
+            "                          SCALE (default 1); repeatable\n"
             "\n"
             "With --pooling none every token gets a vector: TSV lines are then\n"
             "'INPUT<TAB>POSITION<TAB>ID<TAB>values...'.\n");
@@ -149,6 +152,7 @@ const llm_cli_opt llm_embed_opts[] = {
     LLM_CLI_OPT_OUTPUT,
     LLM_CLI_OPT_THREADS,
     {'b', "batch", LLM_CLI_TEXT, NULL},
+    LLM_CLI_OPT_LORA,
     LLM_CLI_OPT_END,
 };
 
@@ -158,6 +162,7 @@ typedef struct embed_args {
     int64_t threads, batch;
     char **texts;
     size_t n_texts;
+    llm_cli_loras lora;
 } embed_args;
 
 static int parse_args(int argc, char **argv, embed_args *a)
@@ -198,6 +203,7 @@ static int parse_args(int argc, char **argv, embed_args *a)
         case OPT_NO_SPECIAL: a->add_special = 0; break;
         case 't': rc = llm_cli_value_threads(&p, &a->threads); break;
         case 'b': rc = llm_cli_value_i64(&p, 1, 1 << 20, &a->batch); break;
+        case LLM_CLI_LORA_ID: rc = llm_cli_lora_arg(&a->lora, &p); break;
         default: return llm_cli_usage(CMD, "unhandled option %s", p.spelled);
         }
     }
@@ -404,6 +410,7 @@ int llm_cmd_embed(int argc, char **argv)
     int rc = parse_args(argc, argv, &a);
     if (rc != 0) {
         free(a.texts);
+        llm_cli_lora_free(&a.lora);
         return rc < 0 ? 0 : rc;
     }
     char *buf = NULL;
@@ -415,6 +422,7 @@ int llm_cmd_embed(int argc, char **argv)
         buf = llm_cli_read_file(a.file, &len);
         if (!buf) {
             free(a.texts);
+            llm_cli_lora_free(&a.lora);
             fprintf(stderr, "llm %s: cannot read '%s'\n", CMD, a.file);
             return 1;
         }
@@ -427,8 +435,11 @@ int llm_cmd_embed(int argc, char **argv)
     if (st != LLM_OK)
         rc = llm_cli_fail(CMD, st, "opening '%s'", a.model);
     else
+        rc = llm_cli_lora_open(&a.lora, CMD, m, s);
+    if (st == LLM_OK && rc == 0)
         rc = run_embed(&a, m, s, texts, n);
     llm_session_destroy(s);
+    llm_cli_lora_free(&a.lora);
     llm_model_close(m);
     free(lines);
     free(buf);

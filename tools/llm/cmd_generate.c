@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "cli.h"
+#include "cli_lora.h"
 
 static const char generate_usage[] =
     "usage: llm generate -m MODEL (-p PROMPT | -f FILE | --prompt-ids \"1 2 3\") [options]\n"
@@ -37,6 +38,7 @@ static const char generate_usage[] =
     "                       at a full context: stop (default), or drop the older half of the\n"
     "                       tokens and go on\n"
     "  --preset FILE.yaml   sampling preset; flags given here override it\n"
+    LLM_CLI_LORA_HELP
     "  --ids                print the generated ids (one line) instead of text\n"
     "  --json               print one JSON object per line: text, ids, finish_reason\n"
     "                       (stop, length, eos, cancelled, context), usage and timings\n"
@@ -121,6 +123,7 @@ typedef struct gen_args {
     int have_seed, ids, ignore_eos, verbose;
     const char *stops[16];
     int n_stops;
+    llm_cli_loras lora;
 } gen_args;
 
 enum {
@@ -164,6 +167,7 @@ const llm_cli_opt llm_generate_opts[] = {
     {OPT_KV, "kv", LLM_CLI_WORDS, "f32 f16"},
     {OPT_CONTEXT_POLICY, "context-policy", LLM_CLI_WORDS, "error shift"},
     {OPT_PRESET, "preset", LLM_CLI_FILE, NULL},
+    LLM_CLI_OPT_LORA,
     {OPT_IDS, "ids", LLM_CLI_FLAG, NULL},
     {OPT_JSON, "json", LLM_CLI_FLAG, NULL},
     LLM_CLI_OPT_VERBOSE,
@@ -188,6 +192,7 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a)
         case 'f': a->file = p.arg; break;
         case OPT_PROMPT_IDS: a->prompt_ids = p.arg; break;
         case OPT_PRESET: a->preset = p.arg; break;
+        case LLM_CLI_LORA_ID: rc = llm_cli_lora_arg(&a->lora, &p); break;
         case OPT_KV:
             rc = llm_cli_value_word(&p, "f32 f16", &kv);
             a->kv = kv ? "f16" : "f32";
@@ -237,7 +242,7 @@ static int parse_args(const char *cmd, int argc, char **argv, gen_args *a)
 }
 
 /* Opens the model and a session configured from the arguments. Returns an exit code. */
-static int open_session(const char *cmd, const gen_args *a, llm_model **m, llm_session **s)
+static int open_session(const char *cmd, gen_args *a, llm_model **m, llm_session **s)
 {
     llm_status st = llm_model_open(a->model, NULL, m);
     if (st != LLM_OK)
@@ -251,7 +256,7 @@ static int open_session(const char *cmd, const gen_args *a, llm_model **m, llm_s
     st = llm_session_create(*m, &so, s);
     if (st != LLM_OK)
         return llm_cli_fail(cmd, st, "cannot create a session");
-    return 0;
+    return llm_cli_lora_open(&a->lora, cmd, *m, *s);
 }
 
 static int configure(const char *cmd, llm_session *s, const gen_args *a)
@@ -432,6 +437,7 @@ int llm_cmd_generate(int argc, char **argv)
         free(ps.text);
     }
     llm_session_destroy(s);
+    llm_cli_lora_free(&a.lora);
     llm_model_close(m);
     return rc;
 }
@@ -443,20 +449,25 @@ int llm_cmd_generate(int argc, char **argv)
 const llm_cli_opt llm_logits_opts[] = {
     LLM_CLI_OPT_MODEL, {OPT_PROMPT_IDS, "prompt-ids", LLM_CLI_TEXT, NULL},
     LLM_CLI_OPT_OUTPUT, LLM_CLI_OPT_THREADS,
-    {'c', "ctx", LLM_CLI_TEXT, NULL}, LLM_CLI_OPT_END,
+    {'c', "ctx", LLM_CLI_TEXT, NULL}, LLM_CLI_OPT_LORA, LLM_CLI_OPT_END,
 };
 
 static const char logits_usage[] =
     "usage: llm logits -m MODEL --prompt-ids \"1 2 3\" -o OUT.f32 [-t N] [--ctx N]\n"
+    "                  [--lora FILE[:SCALE]]...\n"
     "\n"
     "Evaluates the ids exactly as given and writes the logits of every position as\n"
-    "little-endian float32 [n_tokens][n_vocab].\n";
+    "little-endian float32 [n_tokens][n_vocab].\n"
+    "\n"
+    "options:\n"
+    LLM_CLI_LORA_HELP;
 
 int llm_cmd_logits(int argc, char **argv)
 {
     const char *cmd = "logits";
     const char *model = NULL, *ids_arg = NULL, *out = NULL;
     int64_t threads = 0, ctx = 0;
+    llm_cli_loras lora = {0};
     llm_cli_parser p;
     llm_cli_parser_init(&p, cmd, llm_logits_opts, argc, argv);
     int c, rc = 0;
@@ -469,17 +480,25 @@ int llm_cmd_logits(int argc, char **argv)
         case 'o': out = p.arg; break;
         case 't': rc = llm_cli_value_threads(&p, &threads); break;
         case 'c': rc = llm_cli_value_i64(&p, 1, 1 << 24, &ctx); break;
-        default: return llm_cli_usage(cmd, "unexpected argument '%s'", p.arg ? p.arg : "");
+        case LLM_CLI_LORA_ID: rc = llm_cli_lora_arg(&lora, &p); break;
+        default:
+            llm_cli_lora_free(&lora);
+            return llm_cli_usage(cmd, "unexpected argument '%s'", p.arg ? p.arg : "");
         }
     }
-    if (rc)
+    if (!rc && (!model || !ids_arg || !out))
+        rc = llm_cli_usage(cmd, "-m, --prompt-ids and -o are required");
+    if (rc) {
+        llm_cli_lora_free(&lora);
         return rc;
-    if (!model || !ids_arg || !out)
-        return llm_cli_usage(cmd, "-m, --prompt-ids and -o are required");
+    }
     int32_t *ids = NULL;
     size_t n = 0;
-    if (!llm_cli_parse_ids(ids_arg, &ids, &n) || n == 0)
+    if (!llm_cli_parse_ids(ids_arg, &ids, &n) || n == 0) {
+        free(ids);
+        llm_cli_lora_free(&lora);
         return llm_cli_usage(cmd, "--prompt-ids takes space-separated token ids");
+    }
     llm_model *m = NULL;
     llm_session *s = NULL;
     float *logits = NULL;
@@ -503,6 +522,8 @@ int llm_cmd_logits(int argc, char **argv)
         rc = llm_cli_fail(cmd, st, "cannot create a session");
         goto done;
     }
+    if ((rc = llm_cli_lora_open(&lora, cmd, m, s)) != 0)
+        goto done;
     llm_model_info info = {.struct_size = sizeof info};
     llm_model_get_info(m, &info);
     size_t V = info.n_vocab;
@@ -528,6 +549,7 @@ done:
     free(ids);
     free(logits);
     llm_session_destroy(s);
+    llm_cli_lora_free(&lora);
     llm_model_close(m);
     return rc;
 }

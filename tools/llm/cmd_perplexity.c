@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_lora.h"
 
 static const char perplexity_usage[] =
     "usage: llm perplexity -m MODEL (-f TEXT | --ids FILE) [options]\n"
@@ -35,6 +36,7 @@ static const char perplexity_usage[] =
     "  -c, --ctx N          window length (default 512, at most the model's context)\n"
     "  --chunks N           score at most N windows (default: all)\n"
     "  -t, --threads N      (default: all CPUs)\n"
+    LLM_CLI_LORA_HELP
     "  -h, --help\n";
 
 enum { OPT_IDS = LLM_CLI_LONG_ONLY, OPT_CHUNKS };
@@ -46,8 +48,12 @@ const llm_cli_opt llm_perplexity_opts[] = {
     {'c', "ctx", LLM_CLI_TEXT, NULL},
     {OPT_CHUNKS, "chunks", LLM_CLI_TEXT, NULL},
     LLM_CLI_OPT_THREADS,
+    LLM_CLI_OPT_LORA,
     LLM_CLI_OPT_END,
 };
+
+/* the --lora adapters, closed by llm_cmd_perplexity() on every way out */
+static llm_cli_loras ppl_lora;
 
 typedef struct ppl_args {
     const char *model, *file, *ids;
@@ -70,6 +76,7 @@ static int parse_args(int argc, char **argv, ppl_args *a)
         case 'c': rc = llm_cli_value_i64(&p, 4, 1 << 20, &a->ctx); break;
         case OPT_CHUNKS: rc = llm_cli_value_i64(&p, 1, INT32_MAX, &a->chunks); break;
         case 't': rc = llm_cli_value_threads(&p, &a->threads); break;
+        case LLM_CLI_LORA_ID: rc = llm_cli_lora_arg(&ppl_lora, &p); break;
         default: return llm_cli_usage("perplexity", "unexpected argument '%s'", p.arg);
         }
     }
@@ -119,7 +126,7 @@ static void format_eta(double s, char *buf, size_t cap)
         snprintf(buf, cap, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
-int llm_cmd_perplexity(int argc, char **argv)
+static int perplexity(int argc, char **argv)
 {
     ppl_args a;
     int rc = parse_args(argc, argv, &a);
@@ -182,6 +189,12 @@ int llm_cmd_perplexity(int argc, char **argv)
         llm_model_close(m);
         return llm_cli_fail("perplexity", st, "creating a session");
     }
+    if ((rc = llm_cli_lora_open(&ppl_lora, "perplexity", m, s)) != 0) {
+        free(ids);
+        llm_session_destroy(s);
+        llm_model_close(m);
+        return rc;
+    }
     size_t first = n_ctx / 2, per_chunk = n_ctx - 1 - first;
     fprintf(stderr, "perplexity: %zu tokens, %zu windows of %u, scoring positions %zu..%u of each "
                     "(%zu tokens)%s\n", n, n_chunk, n_ctx, first, n_ctx - 2, n_chunk * per_chunk,
@@ -238,5 +251,12 @@ int llm_cmd_perplexity(int argc, char **argv)
     free(ids);
     llm_session_destroy(s);
     llm_model_close(m);
+    return rc;
+}
+
+int llm_cmd_perplexity(int argc, char **argv)
+{
+    int rc = perplexity(argc, argv);
+    llm_cli_lora_free(&ppl_lora);
     return rc;
 }

@@ -31,6 +31,8 @@ const llm_cli_cmd llm_cli_commands[] = {
      llm_inspect_opts, NULL, LLM_CLI_PATH},
     {"convert", llm_cmd_convert, "Hugging Face directory to GGUF (f32, f16, bf16, q8_0, q4_0)",
      llm_convert_opts, NULL, LLM_CLI_PATH},
+    {"export", llm_cmd_export, "a model with LoRA adapters merged into its weights (--merge)",
+     llm_export_opts, NULL, LLM_CLI_FLAG},
     {NULL, NULL, NULL, NULL, NULL, LLM_CLI_FLAG},
 };
 
