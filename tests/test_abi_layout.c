@@ -65,6 +65,18 @@ START_TEST(layout_lp64)
     PIN_OFF(llm_embed_result, pooling, 8);
     PIN_OFF(llm_embed_result, normalized, 12);
     PIN_OFF(llm_embed_result, n_tokens, 16);
+
+    PIN_SIZE(llm_chat_options, 88);
+    PIN_OFF(llm_chat_options, add_generation_prompt, 8);
+    PIN_OFF(llm_chat_options, bos_token, 16);
+    PIN_OFF(llm_chat_options, eos_token, 24);
+    PIN_OFF(llm_chat_options, tools_json, 32);
+    PIN_OFF(llm_chat_options, documents_json, 40);
+    PIN_OFF(llm_chat_options, now, 48);
+    PIN_OFF(llm_chat_options, extra_json, 56);
+    PIN_OFF(llm_chat_options, max_steps, 64);
+    PIN_OFF(llm_chat_options, max_output, 72);
+    PIN_OFF(llm_chat_options, max_depth, 80);
 }
 END_TEST
 

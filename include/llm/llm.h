@@ -837,6 +837,73 @@ LLM_API size_t llm_session_n_adapters(const llm_session *s);
 LLM_API llm_status llm_model_export_merged(const llm_model *model, llm_adapter *const *adapters,
                                            const float *scales, size_t n, const char *path);
 
+/* ============================================================================================== */
+/* 13. Chat templates                                                                             */
+/* ============================================================================================== */
+
+/*
+ * A model's chat template is the Jinja2 text Hugging Face stores as `chat_template` in
+ * tokenizer_config.json (and llama.cpp as `tokenizer.chat_template` in GGUF). These calls render
+ * a conversation through it the way transformers' apply_chat_template does (trim_blocks,
+ * lstrip_blocks, raise_exception, strftime_now, tojson with ensure_ascii=False), in a sandbox:
+ * the template sees only the variables given, cannot read files, cannot change values in place,
+ * and every render is bounded in work, nesting depth and output size.
+ */
+
+/** Options of the chat-template calls. Zero limits mean the defaults. @since 0.2 */
+typedef struct llm_chat_options {
+    size_t struct_size;            /**< set by llm_chat_options_init() */
+    int32_t add_generation_prompt; /**< non-zero: end with the assistant's turn opener */
+    const char *bos_token;         /**< NULL: the model's BOS text (model call), else undefined */
+    const char *eos_token;         /**< NULL: the model's EOS text (model call), else undefined */
+    const char *tools_json;        /**< JSON array given to the template as `tools`; NULL: none */
+    const char *documents_json;    /**< JSON array as `documents`; NULL: none */
+    const char *now;               /**< ISO-8601 time strftime_now() reports; NULL: the clock */
+    const char *extra_json;        /**< JSON object of extra template variables, or NULL */
+    uint64_t max_steps;            /**< evaluation steps (0: 10 000 000) */
+    uint64_t max_output;           /**< output bytes (0: 16 MiB) */
+    uint64_t max_depth;            /**< nesting of expressions, blocks, macro calls (0: 256) */
+} llm_chat_options;
+
+/** Zeroes `opt` and sets struct_size and the defaults. @since 0.2 */
+LLM_API void llm_chat_options_init(llm_chat_options *opt);
+
+/**
+ * Renders `messages_json` (a JSON array of {"role", "content", ...} objects) through
+ * `template_text`. The variables are messages, add_generation_prompt, tools and documents
+ * (None when not given, as transformers passes them), bos_token and eos_token (undefined when
+ * NULL), and the keys of extra_json (which may override any of them but messages).
+ * @param[out] out      NUL-terminated rendering, freed with llm_free()
+ * @param[out] out_len  its length in bytes (may be NULL)
+ * @return LLM_OK; LLM_ERR_INVALID_ARG (NULL argument, malformed JSON, messages not an array);
+ *         LLM_ERR_ABI; LLM_ERR_FORMAT (a syntax error or an operation the values do not support,
+ *         named with its template line and column); LLM_ERR_STATE (the template called
+ *         raise_exception(msg): llm_last_error() is exactly msg); LLM_ERR_LIMIT (a bound of the
+ *         sandbox); LLM_ERR_NOMEM
+ * @note Thread-safe; the template is parsed on every call.
+ * @since 0.2
+ */
+LLM_API llm_status llm_chat_template_render(const char *template_text, const char *messages_json,
+                                            const llm_chat_options *opt, char **out,
+                                            size_t *out_len);
+
+/**
+ * @return the model's own chat template (GGUF `tokenizer.chat_template`; for a Hugging Face
+ *         folder chat_template.jinja or `chat_template` in tokenizer_config.json), or NULL when
+ *         it has none. Borrowed, valid while the model lives.
+ * @since 0.2
+ */
+LLM_API const char *llm_model_chat_template(const llm_model *model);
+
+/**
+ * llm_chat_template_render() with the model's template and, where the options leave them NULL,
+ * the model's BOS and EOS texts.
+ * @return as llm_chat_template_render(), and LLM_ERR_UNSUPPORTED when the model has no template
+ * @since 0.2
+ */
+LLM_API llm_status llm_model_chat_render(const llm_model *model, const char *messages_json,
+                                         const llm_chat_options *opt, char **out, size_t *out_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -139,6 +139,9 @@ static void model_free(struct llm_model *m)
     llm_tokenizer_free(m->tok);
     llm_gguf_close(m->gguf);
     llm_mem_free(m->path);
+    llm_mem_free(m->chat_template);
+    llm_mem_free(m->bos_text);
+    llm_mem_free(m->eos_text);
     llm_mem_free(m);
 }
 
@@ -202,6 +205,8 @@ static llm_status model_open(const char *path, const llm_model_options *opt,
                  : llm_tokenizer_from_gguf(m->gguf, &m->tok, err);
     if (st == LLM_OK && m->hp.n_vocab == 0)
         m->hp.n_vocab = (uint32_t)llm_tokenizer_vocab_size(m->tok);
+    if (st == LLM_OK)
+        st = llm_model_load_chat_template(m, path, dir, err);
     if (st != LLM_OK) {
         model_free(m);
         return st;

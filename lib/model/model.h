@@ -94,7 +94,13 @@ struct llm_model {
     char *path;
     void **owned;                  /* converted copies made by the bind helpers */
     size_t n_owned, owned_cap;
+    char *chat_template;           /* the model's Jinja chat template, or NULL */
+    char *bos_text, *eos_text;     /* BOS/EOS texts given to the template, or NULL */
 };
+
+/* Fills chat_template, bos_text and eos_text (lib/template/model_template.c). */
+llm_status llm_model_load_chat_template(struct llm_model *m, const char *path, bool dir,
+                                        llm_error *err);
 
 /* A KV cache: per layer, K and V of n_ctx positions × kv_dim elements (f32 or f16). */
 typedef struct llm_kv_cache {
