@@ -106,7 +106,8 @@ extern const llm_cli_cmd llm_bench_commands[];   /* cmd_bench.c; ends with a NUL
 extern const llm_cli_opt llm_generate_opts[], llm_logits_opts[], llm_embed_opts[],
     llm_bench_embed_opts[], llm_bench_generate_opts[], llm_bench_tokenize_opts[],
     llm_bench_kernels_opts[], llm_convert_opts[], llm_inspect_opts[], llm_tokenize_opts[],
-    llm_detokenize_opts[], llm_perplexity_opts[], llm_export_opts[];
+    llm_detokenize_opts[], llm_perplexity_opts[], llm_export_opts[], llm_template_opts[],
+    llm_chat_opts[];
 int llm_cmd_info(int argc, char **argv);
 int llm_cmd_inspect(int argc, char **argv);
 int llm_cmd_convert(int argc, char **argv);
@@ -118,6 +119,8 @@ int llm_cmd_embed(int argc, char **argv);
 int llm_cmd_bench(int argc, char **argv);
 int llm_cmd_perplexity(int argc, char **argv);
 int llm_cmd_export(int argc, char **argv);
+int llm_cmd_template(int argc, char **argv);
+int llm_cmd_chat(int argc, char **argv);
 int llm_bench_generate(int argc, char **argv); /* `llm bench generate`, bench_generate.c */
 int llm_bench_embed(int argc, char **argv); /* `llm bench embed`, in cmd_embed.c */
 int llm_bench_tokenize(int argc, char **argv); /* `llm bench tokenize`, in bench_tokenize.c */
