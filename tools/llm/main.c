@@ -29,6 +29,8 @@ const llm_cli_cmd llm_cli_commands[] = {
      llm_embed_opts, NULL, LLM_CLI_TEXT},
     {"inspect", llm_cmd_inspect, "architecture, hyper-parameters, tokenizer and tensors of a model",
      llm_inspect_opts, NULL, LLM_CLI_PATH},
+    {"serve", llm_cmd_serve, "OpenAI-compatible HTTP server: completions, chat, embeddings",
+     llm_serve_opts, NULL, LLM_CLI_FLAG},
     {"convert", llm_cmd_convert, "Hugging Face directory to GGUF (f32, f16, bf16, q8_0, q4_0)",
      llm_convert_opts, NULL, LLM_CLI_PATH},
     {"template", llm_cmd_template, "render a conversation through a chat template, byte for byte",
