@@ -163,6 +163,9 @@ check "max_tokens above --max-tokens: 400" $?
 [ "$(post /v1/completions '{"model":"'$model'","prompt":"x","model":"y"}')" = 400 ]; check "a duplicate key: 400" $?
 printf '{"model":"%s","prompt":"\377\376"}' "$model" >"$tmp/badutf8"
 [ "$(code POST /v1/completions -H "$auth" --data-binary @"$tmp/badutf8")" = 400 ]; check "invalid UTF-8: 400" $?
+printf '{"model":"%s","prompt":"\\u\322\231"}' "$model" >"$tmp/badescape"
+[ "$(code POST /v1/completions -H "$auth" --data-binary @"$tmp/badescape")" = 400 ]; check "a bad escape before raw bytes: 400" $?
+has_error None; check "  the error quoting it is valid JSON" $?
 long=$(python3 -c "print(' '.join(['Once upon a time'] * 80))")
 [ "$(post /v1/completions '{"model":"'$model'","prompt":"'"$long"'"}')" = 400 ]; check "a prompt longer than the context: 400" $?
 has_error "'context_length_exceeded'"; check "  with code context_length_exceeded" $?

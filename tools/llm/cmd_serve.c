@@ -315,7 +315,16 @@ int llm_cmd_serve(int argc, char **argv)
             sig == SIGTERM ? "SIGTERM" : "SIGINT", c->shutdown_grace);
     atomic_store(&srv->stopping, true);
     serve_http_quiesce(srv);
+    double t0 = serve_now();
     serve_engine_stop(srv->engine, c->shutdown_grace);
+    /* every job is finished now; their answers may still be on the way to the clients */
+    double until = t0 + c->shutdown_grace;
+    if (until < serve_now() + 2)
+        until = serve_now() + 2;
+    while (atomic_load(&srv->active) > 0 && serve_now() < until) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     serve_http_stop(srv);
     fprintf(stderr, "llm serve: stopped\n");
     rc = 0;

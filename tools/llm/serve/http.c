@@ -244,6 +244,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cs->ep = SERVE_EP_OTHER;
         snprintf(cs->what, sizeof cs->what, "%.8s %.80s", method, url);
         *con_cls = cs;
+        atomic_fetch_add(&srv->active, 1);
         return first_call(cs, url, method);
     }
     if (cs->answered) { /* an early answer is queued: the rest of the body is dropped */
@@ -311,6 +312,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(cs->body);
     free(cs);
     *con_cls = NULL;
+    atomic_fetch_sub(&srv->active, 1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

@@ -56,6 +56,7 @@ typedef struct serve_server {
     int port;                  /* the port bound */
     atomic_uint_fast64_t next_id;
     atomic_bool stopping;
+    atomic_int active;         /* requests between their headers and their last byte */
 } serve_server;
 
 /* ---- http.c ---- */
