@@ -175,11 +175,18 @@ static bool run_choice(slot *sl, serve_job *job, size_t p, size_t idx)
         push_chunk(job, idx, "", 0, NULL, 1);
     size_t reused = 0;
     sl->n_cached = 0;
-    /* a decoder keeps the longest cached prefix; an encoder-decoder encodes the prompt anew */
-    if (e->family == LLM_FAMILY_DECODER)
-        st = llm_session_feed_prompt(s, job->ids[p], job->n_ids[p], &reused);
-    else
-        st = llm_session_feed(s, job->ids[p], job->n_ids[p], NULL, 0);
+    /* a decoder keeps the longest cached prefix; an encoder-decoder encodes the prompt anew.
+     * A cancel meant for the slot's previous job can arrive after that job's last token and
+     * stay pending in the session; the first evaluation consumes it, and since it was not
+     * meant for this job (whose own flag is clear), the feed is simply made again. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (e->family == LLM_FAMILY_DECODER)
+            st = llm_session_feed_prompt(s, job->ids[p], job->n_ids[p], &reused);
+        else
+            st = llm_session_feed(s, job->ids[p], job->n_ids[p], NULL, 0);
+        if (st != LLM_ERR_CANCELLED || job_cancelled(job))
+            break;
+    }
     if (st != LLM_OK) {
         if (st != LLM_ERR_CANCELLED || !job_cancelled(job))
             fail_job(job, st == LLM_ERR_CONTEXT_FULL || st == LLM_ERR_INVALID_ARG ? 400 : 500,
@@ -267,12 +274,17 @@ static void run_embedding(slot *sl, serve_job *job)
         const serve_prompt *pr = &job->req.prompts[i];
         float *out = job->embeddings + i * job->dim;
         llm_embed_result res = {.struct_size = sizeof res};
-        llm_status st;
-        if (pr->text) {
-            const char *texts[1] = {pr->text};
-            st = llm_session_embed(s, texts, 1, &opt, out, job->dim, &res);
-        } else {
-            st = llm_session_embed_ids(s, pr->ids, pr->n_ids, &opt, out, job->dim, &res);
+        llm_status st = LLM_OK;
+        /* a second attempt when a cancel left pending by the previous job stopped this one */
+        for (int attempt = 0; attempt < 2; attempt++) {
+            if (pr->text) {
+                const char *texts[1] = {pr->text};
+                st = llm_session_embed(s, texts, 1, &opt, out, job->dim, &res);
+            } else {
+                st = llm_session_embed_ids(s, pr->ids, pr->n_ids, &opt, out, job->dim, &res);
+            }
+            if (st != LLM_ERR_CANCELLED || job_cancelled(job))
+                break;
         }
         if (st != LLM_OK) {
             if (st == LLM_ERR_CANCELLED && job_cancelled(job))
