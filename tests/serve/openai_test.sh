@@ -1,11 +1,10 @@
 #!/bin/sh
 # Runs openai_test.cjs with the official `openai` npm package, installed (once) into the build
 # folder, never into the source tree.
-#   openai_test.sh PATH/TO/llm BUILD_DIR CHAT(0|1)
+#   openai_test.sh PATH/TO/llm BUILD_DIR
 set -u
 llm=$1
 npm_dir=$2/serve-npm
-chat=$3
 here=$(dirname "$0")
 skip() {
   if [ "${CI:-}" = true ]; then echo "FAIL: $1"; exit 1; fi
@@ -28,9 +27,5 @@ if [ ! -f "$npm_dir/node_modules/openai/package.json" ]; then
   (cd "$npm_dir" && npm install --no-audit --no-fund --silent openai@6) ||
     skip "npm could not install the openai package"
 fi
-if [ "$chat" = 1 ]; then
-  [ -f "$template" ] || skip "$template is missing"
-else
-  template=-
-fi
+[ -f "$template" ] || skip "$template is missing"
 exec node "$here/openai_test.cjs" "$npm_dir" "$llm" "$stories" "$bert" "$template"

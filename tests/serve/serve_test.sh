@@ -21,7 +21,8 @@ data=${LLM_TEST_DATA:-${LLM_TEST_DATA_BUILD:-../shared/data}}
 stories="$data/models/stories260K/stories260K.gguf"
 bert="$data/golden/models/bert-tiny-mean-f32.gguf"
 vocab="$data/vocab/ggml-vocab-gpt-2.gguf"
-for f in "$stories" "$bert" "$vocab"; do
+zephyr="$data/chat_templates/templates/zephyr-tinyllama-1.1b-chat-v1.0.jinja"
+for f in "$stories" "$bert" "$vocab" "$zephyr"; do
   [ -f "$f" ] || skip "$f is missing (set LLM_TEST_DATA)"
 done
 command -v curl >/dev/null || skip "curl is not installed"
@@ -82,7 +83,7 @@ metric() { # NAME: its value in /metrics
 # ---- stories260K with an API key ----------------------------------------------------------- #
 echo "sekrit-key" >"$tmp/key"
 start_server stories -m "$stories" --api-key-file "$tmp/key" --ctx 256 --slots 2 \
-  --max-body 4096 --max-n 4 --max-tokens 64
+  --max-body 4096 --max-n 4 --max-tokens 64 --chat-template "$zephyr"
 auth="Authorization: Bearer sekrit-key"
 model=stories260K
 
@@ -141,6 +142,24 @@ sys.exit(0 if ok else 1)
 PY
 check "the streamed chunks add up to the whole completion, then usage" $?
 
+# chat: the messages rendered through the template (as transformers' apply_chat_template renders
+# zephyr's, trim_blocks and lstrip_blocks on), tokenized with special-token parsing
+msgs='[{"role":"system","content":"You tell stories."},{"role":"user","content":[{"type":"text","text":"Tell me "},{"type":"text","text":"about Lily."}]}]'
+[ "$(post /v1/chat/completions '{"model":"'$model'","messages":'"$msgs"',"max_tokens":6,"seed":2}')" = 200 ]
+check "a chat completion: 200" $?
+printf '<|system|>\nYou tell stories.</s>\n<|user|>\nTell me about Lily.</s>\n<|assistant|>\n' >"$tmp/rendered"
+n=$("$llm" tokenize -m "$stories" --no-special --parse-special -f "$tmp/rendered" | wc -w)
+json "j['object'] == 'chat.completion' and j['choices'][0]['message']['role'] == 'assistant' and j['usage']['prompt_tokens'] == $n and j['usage']['completion_tokens'] <= 6"
+check "  the prompt is the template's rendering ($n tokens), content parts joined" $?
+[ "$(post /v1/chat/completions '{"model":"'$model'","messages":[{"role":"user"}]}')" = 400 ]
+check "a message the template cannot render (no content): 400" $?
+json "'template line' in j['error']['message']"; check "  naming the template's line" $?
+[ "$(post /v1/chat/completions '{"model":"'$model'","messages":[{"content":"x"}]}')" = 400 ]
+check "a message without a role: 400" $?
+[ "$(post /v1/chat/completions '{"model":"'$model'","messages":"hi"}')" = 400 ]; check "messages not an array: 400" $?
+[ "$(post /v1/chat/completions '{"model":"'$model'","messages":[{"role":"user","content":[{"type":"image_url"}]}]}')" = 400 ]
+check "an image part: 400" $?
+
 # malformed requests: 4xx with the error object, never a crash
 [ "$(post /v1/completions '{"model":')" = 400 ]; check "truncated JSON: 400" $?
 has_error None; check "the 400 body is OpenAI's error object" $?
@@ -187,6 +206,14 @@ check "/metrics counts requests by endpoint and status" $?
 grep -q '^llm_time_to_first_token_seconds_count [1-9]' "$tmp/metrics"; check "/metrics has time to first token" $?
 grep -q '^llm_generated_tokens_total [1-9]' "$tmp/metrics"; check "/metrics counts tokens" $?
 grep -q '^llm_slots_total 2$' "$tmp/metrics"; check "/metrics has the slots" $?
+stop_server; check "SIGTERM: exit 0" $?
+
+# a template that raises: its message, 400
+printf "{{ raise_exception('Conversation roles must alternate') }}" >"$tmp/raise.jinja"
+start_server raise -m "$stories" --chat-template "$tmp/raise.jinja"
+[ "$(code POST /v1/chat/completions -d '{"model":"stories260K","messages":[{"role":"user","content":"x"}]}')" = 400 ]
+check "a template's raise_exception: 400" $?
+json "'Conversation roles must alternate' in j['error']['message']"; check "  with its message" $?
 stop_server; check "SIGTERM: exit 0" $?
 
 # ---- embeddings ------------------------------------------------------------------------------ #
@@ -248,6 +275,10 @@ curl -s --max-time 1 "$base/v1/completions" \
   -d '{"model":"slow","prompt":"Hello","max_tokens":1000,"logit_bias":{"50256":-100}}' >/dev/null
 wait_idle; check "a client that gives up waiting frees its slot" $?
 [ "$(metric llm_requests_cancelled_total)" = 2 ]; check "  and its job was cancelled" $?
+
+[ "$(code POST /v1/chat/completions -d '{"model":"slow","messages":[{"role":"user","content":"hi"}]}')" = 400 ]
+check "chat with a model that has no template: 400" $?
+has_error "'unsupported_model'"; check "  with code unsupported_model" $?
 
 # SIGTERM lets the request in flight finish
 curl -sN "$base/v1/completions" \

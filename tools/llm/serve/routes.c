@@ -20,9 +20,7 @@ static const serve_route_entry routes[] = {
     {"/metrics", "GET", SERVE_EP_METRICS},
     {"/v1/completions", "POST", SERVE_EP_COMPLETIONS},
     {"/v1/embeddings", "POST", SERVE_EP_EMBEDDINGS},
-#if SERVE_HAVE_CHAT /* the library has chat templates (chat.c) */
     {"/v1/chat/completions", "POST", SERVE_EP_CHAT},
-#endif
 };
 
 serve_endpoint serve_route_endpoint(const char *url)
@@ -276,13 +274,11 @@ static void route_generate(serve_call *call, serve_kind kind, serve_reply *out)
         serve_reply_error(out, &e);
         return;
     }
-#if SERVE_HAVE_CHAT
     if (kind == SERVE_CHAT && !serve_chat_prompt(srv, &req, &e)) {
         serve_request_free(&req);
         serve_reply_error(out, &e);
         return;
     }
-#endif
     serve_job *job = serve_job_create(&req, srv->model_id);
     if (!job) {
         serve_request_free(&req);

@@ -4,20 +4,14 @@
 
 #include "serve.h"
 
-#ifndef SERVE_HAVE_CHAT
-#define SERVE_HAVE_CHAT 0
-#endif
-
 typedef struct serve_route_entry {
     const char *path;
     const char *method;
     serve_endpoint ep;
 } serve_route_entry;
 
-#if SERVE_HAVE_CHAT
 /* Renders req->messages_json with the model's chat template (or --chat-template) into one text
  * prompt, req->prompts[0]. false with `e` set when the template fails or there is none. */
 bool serve_chat_prompt(serve_server *srv, serve_request *req, serve_error *e);
-#endif
 
 #endif /* LLM_SERVE_ROUTES_H */
