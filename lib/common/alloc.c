@@ -1,8 +1,11 @@
 /*
  * The library's allocator: thin wrappers over the C allocator that count calls (for the test that
- * proves generation does not allocate per token) and give 64-byte aligned blocks for SIMD.
+ * proves generation does not allocate per token) and give 64-byte aligned blocks for SIMD. The
+ * test suite's fault hook (fault.h) can make any one call fail.
  */
 #include "common/alloc.h"
+
+#include "common/fault.h"
 
 #include <llm/llm.h>
 
@@ -25,12 +28,16 @@ static void count_call(void)
 void *llm_malloc(size_t size)
 {
     count_call();
+    if (llm_fault_hit(LLM_FAULT_ALLOC))
+        return NULL;
     return malloc(size ? size : 1);
 }
 
 void *llm_calloc(size_t count, size_t size)
 {
     count_call();
+    if (llm_fault_hit(LLM_FAULT_ALLOC))
+        return NULL;
     if (size && count > SIZE_MAX / size)
         return NULL;
     return calloc(count ? count : 1, size ? size : 1);
@@ -39,6 +46,8 @@ void *llm_calloc(size_t count, size_t size)
 void *llm_realloc(void *ptr, size_t size)
 {
     count_call();
+    if (llm_fault_hit(LLM_FAULT_ALLOC))
+        return NULL;
     return realloc(ptr, size ? size : 1);
 }
 
@@ -65,6 +74,8 @@ char *llm_strdup(const char *s)
 void *llm_aligned_alloc(size_t size)
 {
     count_call();
+    if (llm_fault_hit(LLM_FAULT_ALLOC))
+        return NULL;
     /* aligned_alloc wants a multiple of the alignment */
     size_t rounded = (size + 63) & ~(size_t)63;
     if (rounded < size)

@@ -8,6 +8,7 @@
  *   early_stopping: true   n_best: 1   ignore_eos: false
  *   stop: ["\n\n", "User:"]
  *
+ * Aliases of anchored scalars (`temperature: &t 0.7` then `top_p: *t`) repeat the value.
  * Unknown keys and bad values are errors that name the file and the line. The whole file is
  * parsed before anything is applied, so a syntax error or an unknown key changes nothing; a value
  * the session rejects (out of range) stops the preset at that line.
@@ -20,6 +21,7 @@
 #include <yaml.h>
 
 #include "common/alloc.h"
+#include "common/file_io.h"
 #include "session/session.h"
 
 typedef enum value_kind { V_FLOAT, V_INT, V_BOOL, V_STOP } value_kind;
@@ -50,6 +52,7 @@ static const struct {
 };
 
 #define MAX_SETTINGS 64
+#define PRESET_MAX_BYTES (1u << 20) /* a preset is a few lines; a larger file is not one */
 
 typedef struct setting {
     int key;           /* index into keys */
@@ -59,10 +62,55 @@ typedef struct setting {
     size_t line;
 } setting;
 
+#define MAX_ANCHORS 64
+
+/* A scalar that carried an anchor (`&x 0.25`), for the aliases (`*x`) that repeat it. */
+typedef struct anchor {
+    char *name;
+    char *value;
+} anchor;
+
 typedef struct preset {
     setting s[MAX_SETTINGS];
     int n;
+    anchor a[MAX_ANCHORS];
+    int n_anchors;
 } preset;
+
+/* Remembers an anchored scalar; a later anchor of the same name replaces it, as YAML says. */
+static llm_status add_anchor(preset *p, const char *path, size_t line, const char *name,
+                             const char *value, llm_error *err)
+{
+    for (int i = 0; i < p->n_anchors; i++)
+        if (strcmp(p->a[i].name, name) == 0) {
+            char *v = llm_strdup(value);
+            LLM_CHECK(err, v, LLM_ERR_NOMEM, "out of memory");
+            llm_mem_free(p->a[i].value);
+            p->a[i].value = v;
+            return LLM_OK;
+        }
+    LLM_CHECK(err, p->n_anchors < MAX_ANCHORS, LLM_ERR_LIMIT, "%s:%zu: more than %d anchors",
+              path, line, MAX_ANCHORS);
+    anchor *a = &p->a[p->n_anchors];
+    a->name = llm_strdup(name);
+    a->value = llm_strdup(value);
+    if (!a->name || !a->value) {
+        llm_mem_free(a->name);
+        llm_mem_free(a->value);
+        a->name = a->value = NULL;
+        return llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
+    }
+    p->n_anchors++;
+    return LLM_OK;
+}
+
+static const char *find_anchor(const preset *p, const char *name)
+{
+    for (int i = 0; i < p->n_anchors; i++)
+        if (strcmp(p->a[i].name, name) == 0)
+            return p->a[i].value;
+    return NULL;
+}
 
 static int find_key(const char *k)
 {
@@ -111,11 +159,12 @@ static llm_status parse_scalar(const char *path, size_t line, int key, const cha
 }
 
 /* Parses the whole file into `p` without touching any session. */
-static llm_status parse(const char *path, FILE *f, preset *p, llm_error *err)
+static llm_status parse(const char *path, const char *doc, size_t len, preset *p,
+                        llm_error *err)
 {
     yaml_parser_t parser;
     LLM_CHECK(err, yaml_parser_initialize(&parser), LLM_ERR_NOMEM, "out of memory");
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)doc, len);
     enum { TOP, IN_MAP, IN_STOP_SEQ } state = TOP;
     int pending_key = -1;
     llm_status st = LLM_OK;
@@ -153,8 +202,26 @@ static llm_status parse(const char *path, FILE *f, preset *p, llm_error *err)
             state = IN_MAP;
             pending_key = -1;
             break;
+        case YAML_ALIAS_EVENT:
         case YAML_SCALAR_EVENT: {
-            const char *text = (const char *)ev.data.scalar.value;
+            const char *text;
+            if (ev.type == YAML_ALIAS_EVENT) {
+                /* aliases of scalars only: an anchored list or mapping is not a preset value */
+                const char *name = (const char *)ev.data.alias.anchor;
+                text = find_anchor(p, name);
+                if (!text) {
+                    st = llm_error_set(err, LLM_ERR_FORMAT,
+                                       "%s:%zu: alias '*%s' does not name an anchored value "
+                                       "earlier in the file", path, line, name);
+                    break;
+                }
+            } else {
+                text = (const char *)ev.data.scalar.value;
+                if (ev.data.scalar.anchor &&
+                    (st = add_anchor(p, path, line, (const char *)ev.data.scalar.anchor, text,
+                                     err)) != LLM_OK)
+                    break;
+            }
             if (state == IN_STOP_SEQ || (state == IN_MAP && pending_key >= 0)) {
                 if (p->n == MAX_SETTINGS) {
                     st = llm_error_set(err, LLM_ERR_LIMIT, "%s:%zu: too many settings", path,
@@ -196,6 +263,10 @@ static void preset_free(preset *p)
 {
     for (int i = 0; i < p->n; i++)
         llm_mem_free(p->s[i].stop);
+    for (int i = 0; i < p->n_anchors; i++) {
+        llm_mem_free(p->a[i].name);
+        llm_mem_free(p->a[i].value);
+    }
 }
 
 llm_status llm_session_load_preset(llm_session *s, const char *path)
@@ -204,14 +275,15 @@ llm_status llm_session_load_preset(llm_session *s, const char *path)
         return llm_fail(LLM_ERR_INVALID_ARG,
                         !s ? "session is NULL" : "path is NULL: name the preset file to load");
     llm_error err = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        llm_error_set(&err, LLM_ERR_IO, "cannot open preset '%s'", path);
+    char *text = NULL;
+    size_t len = 0;
+    /* a directory or a missing file is an I/O error naming it, not a YAML syntax error */
+    if (llm_io_read_file(path, "preset", PRESET_MAX_BYTES, &text, &len, &err) != LLM_OK)
         return llm_session_fail(s, &err);
-    }
     preset *p = llm_calloc(1, sizeof *p);
-    llm_status st = p ? parse(path, f, p, &err) : llm_error_set(&err, LLM_ERR_NOMEM, "out of memory");
-    fclose(f);
+    llm_status st =
+        p ? parse(path, text, len, p, &err) : llm_error_set(&err, LLM_ERR_NOMEM, "out of memory");
+    llm_mem_free(text);
     bool cleared_stops = false;
     for (int i = 0; st == LLM_OK && i < p->n; i++) {
         const setting *x = &p->s[i];

@@ -321,6 +321,13 @@ llm_status llm_session_beam_search(llm_session *s, int32_t *ids, size_t max_len,
                         : !n_hyp ? "n_hyp is NULL"
                                  : "ids, lens or scores is NULL with room for hypotheses");
     llm_error err = {0};
+    if (max_len == 0 || n_hyp_cap == 0) {
+        /* room for nothing is a caller mistake, not an empty result */
+        llm_error_set(&err, LLM_ERR_INVALID_ARG,
+                      "llm_session_beam_search: max_len %zu and n_hyp_cap %zu must both be >= 1",
+                      max_len, n_hyp_cap);
+        return llm_session_fail(s, &err);
+    }
     const llm_hparams *hp = &s->model->hp;
     llm_session_begin_generation(s);
     if (hp->family == LLM_FAMILY_ENCODER) {
@@ -351,7 +358,7 @@ llm_status llm_session_beam_search(llm_session *s, int32_t *ids, size_t max_len,
     uint64_t room = (uint64_t)s->kv.n_ctx - s->n_tokens + 1;
     if (max_new > room)
         max_new = room;
-    if (max_new == 0 || n_hyp_cap == 0) {
+    if (max_new == 0) { /* MAX_TOKENS 0 */
         s->stop_reason = LLM_STOP_MAX_TOKENS;
         return LLM_OK;
     }

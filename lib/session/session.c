@@ -5,6 +5,7 @@
  */
 #include "session/session.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -353,6 +354,19 @@ llm_status llm_session_set_float(llm_session *s, llm_param key, double v)
                       (int)key);
         return llm_session_fail(s, &err);
     }
+    /* every parameter but the integer ones is stored as a float: 1e300 would become +inf */
+    const bool stored_as_float = key == LLM_PARAM_TEMPERATURE || key == LLM_PARAM_TOP_P ||
+                                 key == LLM_PARAM_MIN_P || key == LLM_PARAM_TYPICAL_P ||
+                                 key == LLM_PARAM_REPEAT_PENALTY ||
+                                 key == LLM_PARAM_FREQUENCY_PENALTY ||
+                                 key == LLM_PARAM_PRESENCE_PENALTY ||
+                                 key == LLM_PARAM_LENGTH_PENALTY;
+    if (stored_as_float && fabs(v) > FLT_MAX) {
+        llm_error_set(&err, LLM_ERR_INVALID_ARG,
+                      "parameter %d: %g is beyond the range of a float (%g)", (int)key, v,
+                      (double)FLT_MAX);
+        return llm_session_fail(s, &err);
+    }
     float f = (float)v;
 #define RANGE(name, ok)                                                                            \
     if (!(ok)) {                                                                                   \
@@ -529,8 +543,12 @@ static llm_status eval_batches(struct llm_session *s, const int32_t *ids, size_t
 {
     const uint32_t V = s->model->hp.n_vocab;
     for (size_t i = 0; i < n;) {
-        if (atomic_exchange(&s->cancel, false))
-            return llm_error_set(err, LLM_ERR_CANCELLED, "cancelled");
+        if (atomic_exchange(&s->cancel, false)) {
+            s->stop_reason = LLM_STOP_CANCELLED;
+            return llm_error_set(err, LLM_ERR_CANCELLED,
+                                 "cancelled while evaluating the prompt (%zu of %zu tokens done)",
+                                 i, n);
+        }
         uint32_t nb = (uint32_t)(n - i < s->opt.n_batch ? n - i : s->opt.n_batch);
         bool all = all_logits != NULL;
         float *dst = all ? all_logits + i * (size_t)V : s->logits;
@@ -571,15 +589,21 @@ static llm_status shift_context(struct llm_session *s, size_t incoming, llm_erro
 llm_status llm_session_eval(struct llm_session *s, const int32_t *ids, size_t n, float *all_logits,
                             llm_error *err)
 {
-    LLM_TRY(check_ids(s, ids, n, err));
-    if ((uint64_t)s->n_tokens + n > s->opt.n_ctx) {
+    /* the count is checked against the context before a single id is read, so that a wrong n
+     * is an error rather than a read past the caller's array */
+    const bool full = (uint64_t)s->n_tokens + n > s->opt.n_ctx;
+    if (full) {
         LLM_CHECK(err, s->opt.context_policy == LLM_CONTEXT_SHIFT && all_logits == NULL,
                   LLM_ERR_CONTEXT_FULL,
                   "context full: %u tokens in context + %zu new > n_ctx %u (create the session "
                   "with a larger n_ctx, or with context_policy LLM_CONTEXT_SHIFT)",
                   s->n_tokens, n, s->opt.n_ctx);
-        LLM_TRY(shift_context(s, n, err));
+        LLM_CHECK(err, n < s->opt.n_ctx / 2, LLM_ERR_CONTEXT_FULL,
+                  "%zu new tokens do not fit in half of the %u-token context", n, s->opt.n_ctx);
     }
+    LLM_TRY(check_ids(s, ids, n, err));
+    if (full)
+        LLM_TRY(shift_context(s, n, err));
     return eval_batches(s, ids, n, all_logits, err);
 }
 
@@ -650,6 +674,12 @@ llm_status llm_session_feed_prompt(llm_session *s, const int32_t *ids, size_t n,
     llm_error err = {0};
     if (n == 0) {
         llm_error_set(&err, LLM_ERR_INVALID_ARG, "the prompt is empty");
+        return llm_session_fail(s, &err);
+    }
+    if (n > s->opt.n_ctx && s->opt.context_policy != LLM_CONTEXT_SHIFT) {
+        llm_error_set(&err, LLM_ERR_CONTEXT_FULL,
+                      "the prompt has %zu tokens, more than n_ctx %u (create the session with a "
+                      "larger n_ctx)", n, s->opt.n_ctx);
         return llm_session_fail(s, &err);
     }
     llm_session_begin_generation(s);

@@ -11,10 +11,10 @@
  * An encoder-decoder state stores ids only: loading re-runs the encoder and the decoder tokens,
  * which is deterministic, instead of storing cross-attention tensors.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/file_io.h"
 #include "session/session.h"
 
 #define STATE_MAGIC "LLMS"
@@ -124,14 +124,19 @@ static llm_status restore(struct llm_session *s, const unsigned char *p, size_t 
               "session state version %u is not supported (this library writes %u)", h[0],
               STATE_VERSION);
     LLM_CHECK(err, h[1] == (uint32_t)hp->arch && h[2] == hp->n_vocab && h[3] == hp->n_embd &&
-                       h[4] == hp->n_layer && h[5] == s->kv.kv_dim,
+                       h[4] == hp->n_layer,
               LLM_ERR_FORMAT, "the state was saved from another model (arch %u, vocab %u, "
                               "width %u, layers %u)", h[1], h[2], h[3], h[4]);
+    LLM_CHECK(err, h[5] == s->kv.kv_dim, LLM_ERR_FORMAT,
+              "the state's KV rows are %u wide, this model's %u (the header is damaged, or the "
+              "state comes from a model with other key/value heads)", h[5], s->kv.kv_dim);
     LLM_CHECK(err, h[6] == (uint32_t)s->kv.type, LLM_ERR_FORMAT,
               "the state's KV cache type %u differs from this session's %d", h[6], s->kv.type);
     uint32_t n_tokens = h[7], n_enc = h[8], has_logits = h[9];
-    LLM_CHECK(err, n_tokens <= s->opt.n_ctx && n_enc <= s->opt.n_ctx && has_logits <= 1,
-              LLM_ERR_FORMAT, "the state holds %u tokens, more than this session's n_ctx %u",
+    LLM_CHECK(err, has_logits <= 1, LLM_ERR_FORMAT,
+              "the state's has_logits word is %u, not 0 or 1", has_logits);
+    LLM_CHECK(err, n_tokens <= s->opt.n_ctx && n_enc <= s->opt.n_ctx, LLM_ERR_FORMAT,
+              "the state holds %u tokens, more than this session's n_ctx %u",
               n_tokens > n_enc ? n_tokens : n_enc, s->opt.n_ctx);
     size_t kv_bytes =
         is_decoder(s) ? llm_kv_cache_bytes(s->kv.type, s->kv.n_layer, n_tokens, s->kv.kv_dim) : 0;
@@ -147,6 +152,17 @@ static llm_status restore(struct llm_session *s, const unsigned char *p, size_t 
     p += n_tokens * sizeof(int32_t);
     const unsigned char *enc = p;
     p += n_enc * sizeof(int32_t);
+    /* every id is checked before anything changes (an encoder-decoder's are checked again by
+     * the evaluation that restores them) */
+    for (uint32_t i = 0; i < n_tokens + n_enc; i++) {
+        int32_t id;
+        memcpy(&id, i < n_tokens ? (const unsigned char *)tokens + 4 * (size_t)i
+                                 : enc + 4 * (size_t)(i - n_tokens), sizeof id);
+        LLM_CHECK(err, id >= 0 && (uint32_t)id < hp->n_vocab, LLM_ERR_FORMAT,
+                  "the state's %s id %d at index %u is outside the vocabulary (0..%u)",
+                  i < n_tokens ? "token" : "encoder input", id,
+                  i < n_tokens ? i : i - n_tokens, hp->n_vocab - 1);
+    }
 
     llm_session_reset(s);
     if (hp->family == LLM_FAMILY_ENCODER_DECODER) {
@@ -198,14 +214,11 @@ llm_status llm_session_save_file(const llm_session *s, const char *path)
     if (!buf)
         return llm_fail(LLM_ERR_NOMEM, "out of memory saving %zu bytes of state", size);
     llm_session_save_state(s, buf, size, &size);
-    FILE *f = fopen(path, "wb");
-    bool ok = f && fwrite(buf, 1, size, f) == size;
-    if (f && fclose(f) != 0)
-        ok = false;
+    llm_error err = {0};
+    /* a temporary file renamed into place: a failed save keeps the previous state file */
+    llm_status st = llm_io_write_file(path, "session state", buf, size, &err);
     llm_mem_free(buf);
-    if (!ok)
-        return llm_fail(LLM_ERR_IO, "cannot write the session state to '%s'", path);
-    return LLM_OK;
+    return st == LLM_OK ? LLM_OK : llm_error_publish(&err);
 }
 
 llm_status llm_session_load_file(llm_session *s, const char *path)
@@ -213,20 +226,23 @@ llm_status llm_session_load_file(llm_session *s, const char *path)
     if (!s || !path)
         return llm_fail(LLM_ERR_INVALID_ARG,
                         !s ? "session is NULL" : "path is NULL: name the state file to read");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return llm_fail(LLM_ERR_IO, "cannot open session state '%s'", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = n > 0 ? llm_malloc((size_t)n) : NULL;
-    bool ok = buf && fread(buf, 1, (size_t)n, f) == (size_t)n;
-    fclose(f);
-    if (!ok) {
-        llm_mem_free(buf);
-        return llm_fail(LLM_ERR_IO, "cannot read session state '%s'", path);
+    llm_error err = {0};
+    char *buf = NULL;
+    size_t n = 0;
+    /* no state is larger than a full context: the limit stops a wrong path from being read */
+    size_t limit = 0;
+    {
+        const llm_hparams *hp = &s->model->hp;
+        uint64_t kv = is_decoder(s) ? llm_kv_cache_bytes(s->kv.type, s->kv.n_layer, s->opt.n_ctx,
+                                                         s->kv.kv_dim)
+                                    : 0;
+        limit = (size_t)(4 + 4 * HEADER_WORDS + sizeof s->sampler.rng +
+                         2 * (uint64_t)s->opt.n_ctx * sizeof(int32_t) +
+                         (uint64_t)hp->n_vocab * sizeof(float) + kv);
     }
-    llm_status st = llm_session_load_state(s, buf, (size_t)n);
+    if (llm_io_read_file(path, "session state", limit, &buf, &n, &err) != LLM_OK)
+        return llm_session_fail(s, &err);
+    llm_status st = llm_session_load_state(s, buf, n);
     llm_mem_free(buf);
     return st;
 }
