@@ -20,7 +20,7 @@ START_TEST(layout_lp64)
 {
     if (sizeof(void *) != 8)
         return;
-    PIN_SIZE(llm_model_options, 56);
+    PIN_SIZE(llm_model_options, 72);
     PIN_OFF(llm_model_options, struct_size, 0);
     PIN_OFF(llm_model_options, load_mode, 8);
     PIN_OFF(llm_model_options, verify, 12);
@@ -29,6 +29,15 @@ START_TEST(layout_lp64)
     PIN_OFF(llm_model_options, max_kv_count, 32);
     PIN_OFF(llm_model_options, max_array_length, 40);
     PIN_OFF(llm_model_options, max_string_length, 48);
+    PIN_OFF(llm_model_options, max_normalize_growth, 56);
+    PIN_OFF(llm_model_options, max_added_token_steps, 60);
+    PIN_OFF(llm_model_options, max_regex_steps, 64);
+
+    PIN_SIZE(llm_tokenizer_options, 24);
+    PIN_OFF(llm_tokenizer_options, struct_size, 0);
+    PIN_OFF(llm_tokenizer_options, max_normalize_growth, 8);
+    PIN_OFF(llm_tokenizer_options, max_added_token_steps, 12);
+    PIN_OFF(llm_tokenizer_options, max_regex_steps, 16);
 
     PIN_SIZE(llm_model_info, 72);
     PIN_OFF(llm_model_info, arch, 8);

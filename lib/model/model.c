@@ -34,6 +34,11 @@ void llm_model_options_init(llm_model_options *opt)
     opt->max_kv_count = lim.max_kv_count;
     opt->max_array_length = lim.max_array_length;
     opt->max_string_length = lim.max_string_length;
+    llm_tokenizer_options to;
+    llm_tokenizer_options_init(&to);
+    opt->max_normalize_growth = to.max_normalize_growth;
+    opt->max_added_token_steps = to.max_added_token_steps;
+    opt->max_regex_steps = to.max_regex_steps;
 }
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -203,6 +208,14 @@ static llm_status model_open(const char *path, const llm_model_options *opt,
     if (st == LLM_OK)
         st = dir ? llm_tokenizer_open_path(path, &m->tok, err)
                  : llm_tokenizer_from_gguf(m->gguf, &m->tok, err);
+    if (st == LLM_OK) {
+        llm_tokenizer_options to;
+        llm_tokenizer_options_init(&to);
+        to.max_normalize_growth = opt->max_normalize_growth;
+        to.max_added_token_steps = opt->max_added_token_steps;
+        to.max_regex_steps = opt->max_regex_steps;
+        st = llm_tokenizer_set_limits(m->tok, &to, err);
+    }
     if (st == LLM_OK && m->hp.n_vocab == 0)
         m->hp.n_vocab = (uint32_t)llm_tokenizer_vocab_size(m->tok);
     if (st == LLM_OK)

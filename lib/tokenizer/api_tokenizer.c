@@ -10,6 +10,7 @@
 
 #include "common/alloc.h"
 #include "common/error.h"
+#include "common/options.h"
 #include "tokenizer/tok_internal.h"
 #include "tokenizer/tokenizer.h"
 
@@ -20,11 +21,44 @@ llm_status llm_tokenizer_open(const char *path, llm_tokenizer **out)
     if (!path || !out)
         return llm_fail(LLM_ERR_INVALID_ARG, "%s is NULL",
                         !path ? "path" : "out");
+    return llm_tokenizer_open_with(path, NULL, out);
+}
+
+void llm_tokenizer_options_init(llm_tokenizer_options *opt)
+{
+    if (!opt)
+        return;
+    memset(opt, 0, sizeof *opt);
+    opt->struct_size = sizeof *opt;
+    opt->max_normalize_growth = LLM_TOK_DEFAULT_NORMALIZE_GROWTH;
+    opt->max_added_token_steps = LLM_TOK_DEFAULT_ADDED_TOKEN_STEPS;
+    opt->max_regex_steps = LLM_TOK_DEFAULT_REGEX_STEPS;
+}
+
+llm_status llm_tokenizer_open_with(const char *path, const llm_tokenizer_options *opt,
+                                   llm_tokenizer **out)
+{
+    if (out)
+        *out = NULL;
+    if (!path || !out)
+        return llm_fail(LLM_ERR_INVALID_ARG, "llm_tokenizer_open_with: %s is NULL",
+                        !path ? "path" : "out");
     llm_error err;
     llm_error_clear(&err);
-    llm_status st = llm_tokenizer_open_path(path, out, &err);
+    llm_tokenizer_options o;
+    llm_tokenizer_options_init(&o);
+    if (opt && llm_copy_options(&o, sizeof o, opt, sizeof o, "llm_tokenizer_options", &err) !=
+                   LLM_OK)
+        return llm_error_publish(&err);
+    struct llm_tokenizer *t = NULL;
+    llm_status st = llm_tokenizer_open_path(path, &t, &err);
+    if (st == LLM_OK && (st = llm_tokenizer_set_limits(t, &o, &err)) != LLM_OK) {
+        llm_error_prefix(&err, "%s", path);
+        llm_tokenizer_free(t);
+    }
     if (st != LLM_OK)
         return llm_error_publish(&err);
+    *out = t;
     return LLM_OK;
 }
 

@@ -395,7 +395,8 @@ static llm_status norm_simple(const llm_tok_norm *nm, llm_tok_view in, llm_tok_s
     return LLM_OK;
 }
 
-static llm_status norm_replace(const llm_tok_norm *nm, llm_tok_view in, llm_tok_str *out)
+static llm_status norm_replace(const llm_tok_norm *nm, pcre2_match_context *mctx,
+                               llm_tok_view in, llm_tok_str *out)
 {
     const char *rep = nm->str ? nm->str : "";
     size_t rl = strlen(rep);
@@ -406,7 +407,13 @@ static llm_status norm_replace(const llm_tok_norm *nm, llm_tok_view in, llm_tok_
         size_t i = 0;
         llm_status st = LLM_OK;
         while (i <= in.len && st == LLM_OK) {
-            int rc = pcre2_match(nm->re, (PCRE2_SPTR)in.s, in.len, i, PCRE2_NO_UTF_CHECK, md, NULL);
+            int rc = pcre2_match(nm->re, (PCRE2_SPTR)in.s, in.len, i, PCRE2_NO_UTF_CHECK, md,
+                                 mctx);
+            if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+                rc == PCRE2_ERROR_HEAPLIMIT) {
+                st = LLM_ERR_LIMIT; /* llm_tokenizer_options.max_regex_steps */
+                break;
+            }
             if (rc < 0) {
                 break;
             }
@@ -477,7 +484,7 @@ llm_status llm_tok_normalize(const struct llm_tokenizer *t, const llm_tok_norm *
             LLM_TRY(llm_tok_str_append(out, in.s + k, 1, in.ostart[k], in.oend[k]));
         return LLM_OK;
     case LLM_NORM_REPLACE:
-        return norm_replace(n, in, out);
+        return norm_replace(n, t->mctx, in, out);
     case LLM_NORM_STRIP: {
         size_t a = 0, b = in.len;
         if (n->left)

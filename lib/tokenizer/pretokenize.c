@@ -15,8 +15,15 @@
 #include "tokenizer/tok_internal.h"
 
 /* One regex over s[a, b): appends (start, end, is_match) triples through two range lists. */
-static llm_status find_matches(const pcre2_code *re, const char *s, size_t a, size_t b,
-                               pcre2_match_data *md, llm_tok_ranges *m)
+static bool is_limit(int rc)
+{
+    return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+           rc == PCRE2_ERROR_HEAPLIMIT;
+}
+
+static llm_status find_matches(const pcre2_code *re, const pcre2_match_context *mctx,
+                               const char *s, size_t a, size_t b, pcre2_match_data *md,
+                               llm_tok_ranges *m)
 {
     size_t pos = a;
     /* The JIT entry skips pcre2_match()'s per-call checks, which cost as much as the match
@@ -24,14 +31,18 @@ static llm_status find_matches(const pcre2_code *re, const char *s, size_t a, si
     size_t jit_size = 0;
     bool jit = pcre2_pattern_info(re, PCRE2_INFO_JITSIZE, &jit_size) == 0 && jit_size > 0;
     while (pos < b) {
-        int rc = jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK, md, NULL)
-                     : pcre2_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK, md, NULL);
-        if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && jit) {
+        pcre2_match_context *mc = (pcre2_match_context *)mctx; /* PCRE2 only reads it */
+        int rc = jit ? pcre2_jit_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK, md, mc)
+                     : pcre2_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK, md, mc);
+        if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && !is_limit(rc) && jit) {
             /* The JIT stack is small (e.g. a lookahead over a huge run of spaces): the
              * interpreter keeps its backtracking on the heap. */
             rc = pcre2_match(re, (PCRE2_SPTR)s, b, pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md,
-                             NULL);
+                             mc);
         }
+        /* the step limit (llm_tokenizer_options.max_regex_steps) bounds backtracking */
+        if (is_limit(rc))
+            return LLM_ERR_LIMIT;
         if (rc < 0)
             break;
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
@@ -49,11 +60,12 @@ static llm_status find_matches(const pcre2_code *re, const char *s, size_t a, si
     return LLM_OK;
 }
 
-llm_status llm_tok_regex_split(const pcre2_code *re, const char *s, size_t a, size_t b,
-                               pcre2_match_data *md, llm_tok_ranges *out)
+static llm_status regex_split(const pcre2_code *re, const pcre2_match_context *mctx,
+                              const char *s, size_t a, size_t b, pcre2_match_data *md,
+                              llm_tok_ranges *out)
 {
     llm_tok_ranges m = {0};
-    llm_status st = find_matches(re, s, a, b, md, &m);
+    llm_status st = find_matches(re, mctx, s, a, b, md, &m);
     size_t prev = a;
     for (size_t k = 0; k < m.n && st == LLM_OK; k++) {
         size_t ms = m.v[2 * k], me = m.v[2 * k + 1];
@@ -69,12 +81,18 @@ llm_status llm_tok_regex_split(const pcre2_code *re, const char *s, size_t a, si
     return st;
 }
 
+llm_status llm_tok_regex_split(const pcre2_code *re, const char *s, size_t a, size_t b,
+                               pcre2_match_data *md, llm_tok_ranges *out)
+{
+    return regex_split(re, NULL, s, a, b, md, out);
+}
+
 /* HF Split with behavior and invert. */
 static llm_status split_hf(const llm_tok_pre *p, const char *s, size_t a, size_t b,
                            pcre2_match_data *md, llm_tok_ranges *out)
 {
     llm_tok_ranges m = {0};
-    llm_status st = find_matches(p->re, s, a, b, md, &m);
+    llm_status st = find_matches(p->re, p->mctx, s, a, b, md, &m);
     /* Build (start, end, is_delim) pieces. */
     size_t n = 0, cap = m.n * 2 + 2;
     size_t *pc = llm_malloc(cap * 3 * sizeof *pc);
@@ -256,13 +274,13 @@ llm_status llm_tok_pretokenize(const llm_tok_pre *p, const char *s, size_t len, 
         switch (p->kind) {
         case LLM_PRE_REGEX_SPLIT:
             st = gpt2 ? llm_tok_gpt2_split(p->gpt2_split, s, a, b, out)
-                      : llm_tok_regex_split(p->re, s, a, b, md, out);
+                      : regex_split(p->re, p->mctx, s, a, b, md, out);
             break;
         case LLM_PRE_BYTELEVEL:
             if (gpt2)
                 st = llm_tok_gpt2_split(p->gpt2_split, s, a, b, out);
             else if (p->use_regex && p->re)
-                st = llm_tok_regex_split(p->re, s, a, b, md, out);
+                st = regex_split(p->re, p->mctx, s, a, b, md, out);
             else
                 st = llm_tok_ranges_push(out, a, b);
             break;

@@ -48,6 +48,8 @@ typedef struct llm_tok_str {
     uint32_t *ostart; /* per byte: start of the original span it came from */
     uint32_t *oend;   /* per byte: end of that span */
     size_t len, cap;
+    size_t limit;     /* 0, or the most bytes it may hold: growing past it is LLM_ERR_LIMIT */
+    bool over;        /* set when a growth was refused for the limit */
 } llm_tok_str;
 
 llm_status llm_tok_str_reserve(llm_tok_str *t, size_t extra);
@@ -55,8 +57,11 @@ llm_status llm_tok_str_reserve(llm_tok_str *t, size_t extra);
 static inline llm_status llm_tok_str_append(llm_tok_str *t, const char *s, size_t n, uint32_t a,
                                             uint32_t b)
 {
-    if (t->len + n > t->cap && llm_tok_str_reserve(t, n) != LLM_OK)
-        return LLM_ERR_NOMEM;
+    if (t->len + n > t->cap) {
+        llm_status st = llm_tok_str_reserve(t, n); /* NOMEM, or LIMIT past t->limit */
+        if (st != LLM_OK)
+            return st;
+    }
     char *d = t->s + t->len;
     uint32_t *os = t->ostart + t->len, *oe = t->oend + t->len;
     for (size_t i = 0; i < n; i++) {
@@ -128,6 +133,19 @@ typedef struct llm_tok_charsmap {
     void *blob;             /* owned copy */
 } llm_tok_charsmap;
 
+/* Bounds on the work of one encode; see llm_tokenizer_options in llm.h for their meaning. */
+typedef struct llm_tok_limits {
+    uint32_t max_normalize_growth;  /* output bytes per input byte of the normalizer chain */
+    uint32_t max_added_token_steps; /* added-token candidates compared per input byte */
+    uint64_t max_regex_steps;       /* PCRE2 match limit of one match */
+} llm_tok_limits;
+
+#define LLM_TOK_DEFAULT_NORMALIZE_GROWTH 64u
+#define LLM_TOK_DEFAULT_ADDED_TOKEN_STEPS 1024u
+#define LLM_TOK_DEFAULT_REGEX_STEPS 1000000u
+#define LLM_TOK_NORMALIZE_SLACK 1024u   /* bytes allowed beyond growth * input (Prepend) */
+#define LLM_TOK_ADDED_STEPS_SLACK 65536u
+
 typedef struct llm_tok_norm {
     llm_tok_norm_kind kind;
     bool clean_text, chinese_chars, strip_accents, lowercase; /* BERT */
@@ -171,6 +189,7 @@ typedef struct llm_tok_pre {
     int prepend_scheme;    /* METASPACE */
     bool split;            /* METASPACE */
     int gpt2_split;        /* LLM_GPT2_SPLIT_* (gpt2_split.h): re is GPT-2's regex */
+    const pcre2_match_context *mctx; /* the tokenizer's (regex step limit); set by finish */
 } llm_tok_pre;
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -281,6 +300,11 @@ struct llm_tokenizer {
 
     /* sentencepiece normalizer data */
     llm_tok_charsmap charsmap;
+
+    /* bounds on the work of one encode (llm_tokenizer_options), and the PCRE2 match context
+     * that carries the regex step limit to every match (read-only while encoding) */
+    llm_tok_limits lim;
+    pcre2_match_context *mctx;
 };
 
 /* Byte-level BPE: the printable character GPT-2 maps byte b to (UTF-8, NUL-terminated). */

@@ -8,10 +8,13 @@
  */
 #include "tokenizer/tokenizer.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
+#include "common/limits.h"
 #include "tokenizer/tok_internal.h"
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -165,6 +168,10 @@ llm_status llm_tok_str_reserve(llm_tok_str *t, size_t extra)
 {
     if (t->len + extra <= t->cap)
         return LLM_OK;
+    if (t->limit && t->len + extra > t->limit) {
+        t->over = true;
+        return LLM_ERR_LIMIT; /* the caller names the stage */
+    }
     size_t cap = t->cap ? t->cap : 64;
     while (cap < t->len + extra) {
         if (cap > SIZE_MAX / 16)
@@ -277,6 +284,9 @@ struct llm_tokenizer *llm_tok_new(void)
         t->byte_ids[i] = -1;
     t->wp_max_chars = 100;
     t->dec_strip_first_space = false;
+    t->lim.max_normalize_growth = LLM_TOK_DEFAULT_NORMALIZE_GROWTH;
+    t->lim.max_added_token_steps = LLM_TOK_DEFAULT_ADDED_TOKEN_STEPS;
+    t->lim.max_regex_steps = LLM_TOK_DEFAULT_REGEX_STEPS;
     return t;
 }
 
@@ -431,8 +441,67 @@ static int cmp_added(const void *a, const void *b)
     return x->id < y->id ? -1 : (x->id > y->id);
 }
 
+/* The match context that carries the regex step limit into every PCRE2 match. */
+static llm_status set_match_limits(struct llm_tokenizer *t, llm_error *err)
+{
+    if (!t->mctx) {
+        t->mctx = pcre2_match_context_create(NULL);
+        LLM_CHECK(err, t->mctx, LLM_ERR_NOMEM, "out of memory");
+    }
+    uint64_t steps = t->lim.max_regex_steps ? t->lim.max_regex_steps : UINT32_MAX;
+    pcre2_set_match_limit(t->mctx, steps > UINT32_MAX ? UINT32_MAX : (uint32_t)steps);
+    for (size_t i = 0; i < t->n_pres; i++)
+        t->pres[i].mctx = t->mctx;
+    return LLM_OK;
+}
+
+/* The most bytes a Replace normalizer can make of one input byte: a literal pattern of p bytes
+ * becomes r bytes (r/p per byte); a regex may match the empty string between any two bytes. */
+static uint64_t replace_growth(const llm_tok_norm *n)
+{
+    uint64_t r = n->str ? strlen(n->str) : 0;
+    if (n->re)
+        return r + 1;
+    uint64_t p = n->pattern ? strlen(n->pattern) : 0;
+    if (p == 0)
+        return 1;
+    return r > p ? (r + p - 1) / p : 1;
+}
+
+llm_status llm_tokenizer_set_limits(struct llm_tokenizer *t, const llm_tokenizer_options *opt,
+                                    llm_error *err)
+{
+    if (opt) {
+        t->lim.max_normalize_growth = opt->max_normalize_growth;
+        t->lim.max_added_token_steps = opt->max_added_token_steps;
+        t->lim.max_regex_steps = opt->max_regex_steps;
+    }
+    LLM_TRY(set_match_limits(t, err));
+    /* a Sequence of Replace normalizers multiplies: five that each make 40 bytes of one space
+     * would make 100 million bytes of every space */
+    if (t->lim.max_normalize_growth) {
+        uint64_t growth = 1;
+        for (size_t i = 0; i < t->n_norms; i++) {
+            if (t->norms[i].kind != LLM_NORM_REPLACE)
+                continue;
+            uint64_t g = replace_growth(&t->norms[i]);
+            growth = growth > UINT64_MAX / g ? UINT64_MAX : growth * g;
+            if (growth > t->lim.max_normalize_growth) {
+                return llm_error_set(err, LLM_ERR_LIMIT,
+                                     "normalizer %zu (Replace): the Replace normalizers up to "
+                                     "here can make %" PRIu64 " bytes of one input byte, more "
+                                     "than the limit of %u "
+                                     "(llm_tokenizer_options.max_normalize_growth raises it)",
+                                     i + 1, growth, t->lim.max_normalize_growth);
+            }
+        }
+    }
+    return LLM_OK;
+}
+
 llm_status llm_tok_finish(struct llm_tokenizer *t, llm_error *err)
 {
+    LLM_TRY(set_match_limits(t, err));
     /* May run again after added tokens change: rebuild everything derived. */
     llm_mem_free(t->map.slots);
     t->map.slots = NULL;
@@ -549,6 +618,7 @@ void llm_tokenizer_free(struct llm_tokenizer *t)
     llm_mem_free(t->wp_prefix);
     llm_mem_free(t->wp_word_prefix);
     llm_mem_free(t->charsmap.blob);
+    pcre2_match_context_free(t->mctx);
     llm_mem_free(t);
 }
 
@@ -602,22 +672,84 @@ static bool is_ws_byte(char c)
 }
 
 /* Runs normalizers, pre-tokenizers and the model over one text segment. */
+static const char *norm_name(llm_tok_norm_kind k)
+{
+    switch (k) {
+    case LLM_NORM_SPM: return "sentencepiece";
+    case LLM_NORM_PRECOMPILED: return "Precompiled";
+    case LLM_NORM_NFC: return "NFC";
+    case LLM_NORM_NFD: return "NFD";
+    case LLM_NORM_NFKC: return "NFKC";
+    case LLM_NORM_NFKD: return "NFKD";
+    case LLM_NORM_BERT: return "BertNormalizer";
+    case LLM_NORM_LOWERCASE: return "Lowercase";
+    case LLM_NORM_STRIP_ACCENTS: return "StripAccents";
+    case LLM_NORM_PREPEND: return "Prepend";
+    case LLM_NORM_REPLACE: return "Replace";
+    case LLM_NORM_STRIP: return "Strip";
+    }
+    return "normalizer";
+}
+
+static const char *pre_name(llm_tok_pre_kind k)
+{
+    switch (k) {
+    case LLM_PRE_REGEX_SPLIT: return "regex split";
+    case LLM_PRE_SPLIT: return "Split";
+    case LLM_PRE_BYTELEVEL: return "ByteLevel";
+    case LLM_PRE_BERT: return "BertPreTokenizer";
+    case LLM_PRE_WHITESPACE: return "Whitespace";
+    case LLM_PRE_WHITESPACE_SPLIT: return "WhitespaceSplit";
+    case LLM_PRE_METASPACE: return "Metaspace";
+    case LLM_PRE_DIGITS: return "Digits";
+    case LLM_PRE_PUNCTUATION: return "Punctuation";
+    }
+    return "pre-tokenizer";
+}
+
+/* Runs normalizers, pre-tokenizers and the model over one text segment. */
 static llm_status encode_segment(const struct llm_tokenizer *t, llm_tok_view seg, bool first,
-                                 llm_tok_bpe_cache **cache, llm_tok_out *out)
+                                 llm_tok_bpe_cache **cache, llm_tok_out *out, llm_error *err)
 {
     llm_status st = LLM_OK;
     llm_tok_str bufs[2] = {{0}};
     int cur = -1; /* index into bufs of the current text, -1 = seg */
     llm_tok_view v = seg;
+    /* every normalizer's output is held to growth * the segment's length: the bound is on the
+     * bytes held, so a hostile chain stops before it allocates more than that */
+    const uint64_t norm_cap =
+        t->lim.max_normalize_growth
+            ? llm_limit_scaled(t->lim.max_normalize_growth, seg.len, LLM_TOK_NORMALIZE_SLACK)
+            : 0;
     for (size_t i = 0; i < t->n_norms; i++) {
         int nxt = cur == 0 ? 1 : 0;
         bufs[nxt].len = 0;
+        bufs[nxt].limit = norm_cap > SIZE_MAX ? 0 : (size_t)norm_cap;
+        bufs[nxt].over = false;
         st = llm_tok_normalize(t, &t->norms[i], v, first, &bufs[nxt]);
+        if (st == LLM_ERR_LIMIT && bufs[nxt].over) {
+            llm_error_set(err, LLM_ERR_LIMIT,
+                          "normalizer %zu (%s): the text grew past %" PRIu64 " bytes (%u bytes "
+                          "per byte of the %zu-byte input, plus %u); "
+                          "llm_tokenizer_options.max_normalize_growth raises it",
+                          i + 1, norm_name(t->norms[i].kind), norm_cap,
+                          t->lim.max_normalize_growth, seg.len, LLM_TOK_NORMALIZE_SLACK);
+            goto done;
+        }
+        if (st == LLM_ERR_LIMIT) {
+            llm_error_set(err, LLM_ERR_LIMIT,
+                          "normalizer %zu (%s): a regex match needed more than %" PRIu64
+                          " steps (llm_tokenizer_options.max_regex_steps raises it)",
+                          i + 1, norm_name(t->norms[i].kind), t->lim.max_regex_steps);
+            goto done;
+        }
         if (st != LLM_OK)
             goto done;
         cur = nxt;
         v = llm_tok_str_view(&bufs[cur], 0, bufs[cur].len);
     }
+    /* the pre-tokenizers rewrite at most a few bytes per byte (Metaspace: 3) */
+    bufs[0].limit = bufs[1].limit = 0;
     if (t->model == LLM_TOKMODEL_SPM || t->model == LLM_TOKMODEL_UNIGRAM) {
         if (t->n_pres == 0) {
             st = t->model == LLM_TOKMODEL_SPM ? llm_tok_spm_encode(t, v, cache, out)
@@ -755,6 +887,21 @@ static llm_status encode_segment(const struct llm_tokenizer *t, llm_tok_view seg
         llm_mem_free(r[0].v);
         llm_mem_free(r[1].v);
     }
+    if (st == LLM_ERR_LIMIT) {
+        /* a regex hit its step limit (the normalizers named themselves above) */
+        llm_error_set(err, LLM_ERR_LIMIT,
+                      "pre-tokenizer: a regex match needed more than %" PRIu64
+                      " steps (llm_tokenizer_options.max_regex_steps raises it)",
+                      t->lim.max_regex_steps);
+        for (size_t i = 0; i < t->n_pres; i++)
+            if (t->pres[i].re && t->pres[i].kind != LLM_PRE_BYTELEVEL) {
+                llm_error_set(err, LLM_ERR_LIMIT,
+                              "pre-tokenizer %zu (%s): a regex match needed more than %" PRIu64
+                              " steps (llm_tokenizer_options.max_regex_steps raises it)",
+                              i + 1, pre_name(t->pres[i].kind), t->lim.max_regex_steps);
+                break;
+            }
+    }
 done:
     llm_tok_str_free(&bufs[0]);
     llm_tok_str_free(&bufs[1]);
@@ -802,6 +949,11 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
         st = llm_tok_out_push(out, t->post_pre[k], 0, 0);
     size_t seg_start = 0, i = 0;
     bool first = true;
+    uint64_t steps = 0;
+    const uint64_t added_cap =
+        t->lim.max_added_token_steps
+            ? llm_limit_scaled(t->lim.max_added_token_steps, len, LLM_TOK_ADDED_STEPS_SLACK)
+            : UINT64_MAX;
     while (st == LLM_OK && i <= s.len) {
         ptrdiff_t k = -1;
         /* Skip bytes no added token starts with (locals: char stores alias everything). */
@@ -812,8 +964,23 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
             while (i < e && af[p[i]] == af[p[i] + 1])
                 i++;
         }
-        if (i < s.len)
+        if (i < s.len) {
+            /* candidates sharing the first byte are compared one by one: many long added
+             * tokens with one first byte make that quadratic, hence the budget */
+            steps += (uint64_t)(t->added_first[(uint8_t)s.s[i] + 1] -
+                                t->added_first[(uint8_t)s.s[i]]);
+            if (steps > added_cap) {
+                st = llm_error_set(err, LLM_ERR_LIMIT,
+                                   "added-token matching: %" PRIu64 " candidate comparisons at "
+                                   "byte %zu exceed the limit of %" PRIu64 " (%u per input byte, "
+                                   "plus %u); llm_tokenizer_options.max_added_token_steps "
+                                   "raises it",
+                                   steps, i, added_cap, t->lim.max_added_token_steps,
+                                   LLM_TOK_ADDED_STEPS_SLACK);
+                break;
+            }
             k = match_added(t, s.s, s.len, i, flags);
+        }
         if (k < 0 && i < s.len) {
             i++;
             continue;
@@ -826,7 +993,7 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
         }
         if (seg_end > seg_start) {
             st = encode_segment(t, llm_tok_str_view(&s, seg_start, seg_end), first, &cache,
-                                out);
+                                out, err);
             first = false;
         }
         if (k < 0 || st != LLM_OK)
@@ -845,6 +1012,8 @@ llm_status llm_tok_encode(const struct llm_tokenizer *t, const char *text, size_
         st = llm_tok_out_push(out, t->post_suf[k], (uint32_t)len, (uint32_t)len);
     llm_tok_str_free(&s);
     llm_tok_bpe_cache_free(cache);
+    if (st == LLM_ERR_LIMIT)
+        return st; /* the stage that stopped wrote the message */
     if (st == LLM_ERR_NOMEM)
         return llm_error_set(err, st, "out of memory while encoding %zu bytes", len);
     if (st != LLM_OK)

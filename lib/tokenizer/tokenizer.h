@@ -36,6 +36,12 @@ llm_status llm_tokenizer_from_vocab_json(const char *vocab_path, const char *mer
 
 void llm_tokenizer_free(struct llm_tokenizer *t);
 
+/* Sets the bounds on the work of one encode from the public options (NULL: the defaults) and
+ * checks what the files allow against them: a chain of Replace normalizers that could grow a
+ * text beyond max_normalize_growth is LLM_ERR_LIMIT here, before any text is encoded. */
+llm_status llm_tokenizer_set_limits(struct llm_tokenizer *t, const llm_tokenizer_options *opt,
+                                    llm_error *err);
+
 /* Encodes into malloc'ed (llm_malloc) arrays; *offsets may be NULL when not wanted. */
 llm_status llm_tokenizer_encode_alloc(const struct llm_tokenizer *t, const char *text, size_t len,
                                       uint32_t flags, int32_t **ids, uint32_t **offsets,

@@ -28,7 +28,9 @@ class ModelOptions(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_size_t), ("load_mode", ctypes.c_int32),
                 ("verify", ctypes.c_int32), ("max_file_bytes", ctypes.c_uint64),
                 ("max_tensor_count", ctypes.c_uint64), ("max_kv_count", ctypes.c_uint64),
-                ("max_array_length", ctypes.c_uint64), ("max_string_length", ctypes.c_uint64)]
+                ("max_array_length", ctypes.c_uint64), ("max_string_length", ctypes.c_uint64),
+                ("max_normalize_growth", ctypes.c_uint32), ("max_added_token_steps", ctypes.c_uint32),
+                ("max_regex_steps", ctypes.c_uint64)]
 
 
 class ModelInfo(ctypes.Structure):

@@ -26,7 +26,7 @@ class Basics(unittest.TestCase):
 
     def test_struct_layout_matches_the_c_abi(self):
         # the same numbers tests/test_abi_layout.c pins
-        self.assertEqual(ctypes.sizeof(_native.ModelOptions), 56)
+        self.assertEqual(ctypes.sizeof(_native.ModelOptions), 72)
         self.assertEqual(ctypes.sizeof(_native.ModelInfo), 72)
         self.assertEqual(ctypes.sizeof(_native.SessionOptions), 48)
         self.assertEqual(ctypes.sizeof(_native.EmbedOptions), 24)
