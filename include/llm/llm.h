@@ -10,7 +10,8 @@
  *                                              10. scoring and perplexity
  *                                              11. training recipes
  *                                              12. low-rank adapters
- *                                              13. limits on the work of one input
+ *                                              13. chat templates
+ *                                              14. limits on the work of one input
  *
  * Conventions (see docs/ABI.md for the compatibility promise):
  *  - Every fallible call returns an llm_status. LLM_OK is 0. Results come back through trailing
@@ -82,7 +83,7 @@ typedef enum llm_status {
     LLM_ERR_CANCELLED = 9,     /**< a callback or llm_session_cancel() stopped the work */
     LLM_ERR_CONTEXT_FULL = 10, /**< the session's context has no room for more tokens */
     LLM_ERR_TOO_LONG = 11,     /**< an input is longer than the model accepts */
-    LLM_ERR_LIMIT = 12,        /**< a file or text exceeds a configured limit (section 13) */
+    LLM_ERR_LIMIT = 12,        /**< a file or text exceeds a configured limit (section 14) */
     LLM_ERR_BUFFER_TOO_SMALL = 13 /**< a caller buffer is too small; the size needed is reported */
 } llm_status;
 
@@ -323,7 +324,7 @@ typedef struct llm_model_options {
     uint64_t max_array_length;    /**< elements of one metadata array; default 16M */
     uint64_t max_string_length;   /**< bytes of one metadata string; default 16M */
     /* Bounds on the work of the model's tokenizer for one text, as in llm_tokenizer_options
-     * (section 13), which gives their meaning and defaults. @since 0.2 */
+     * (section 14), which gives their meaning and defaults. @since 0.2 */
     uint32_t max_normalize_growth;
     uint32_t max_added_token_steps;
     uint64_t max_regex_steps;
@@ -856,42 +857,6 @@ LLM_API size_t llm_session_n_adapters(const llm_session *s);
  */
 LLM_API llm_status llm_model_export_merged(const llm_model *model, llm_adapter *const *adapters,
                                            const float *scales, size_t n, const char *path);
-/* 13. Limits on the work of one input                                                            */
-/* ============================================================================================== */
-
-/*
- * Every stage driven by a file or a text has a bound on the work one input may cause, so that a
- * small hostile file cannot make a call take gigabytes or minutes. Exceeding one returns
- * LLM_ERR_LIMIT; llm_last_error() names the stage ("normalizer 3 (Replace)", "pre-tokenizer 1
- * (Split)", "added-token matching"), the amount, the limit and the option that raises it.
- * A limit of 0 means no limit.
- */
-
-/** Options of llm_tokenizer_open_with(). Initialize with llm_tokenizer_options_init(). @since 0.2 */
-typedef struct llm_tokenizer_options {
-    size_t struct_size;             /**< sizeof(llm_tokenizer_options), set by _init() */
-    /** Bytes the normalizers together may make of one input byte, plus 1024. Checked at open
-     *  against what a chain of Replace normalizers can produce, and while encoding against the
-     *  bytes held. Default 64 (Unicode forms grow a byte at most 18 times). */
-    uint32_t max_normalize_growth;
-    /** Added-token candidates compared per input byte, plus 65536. Default 1024. */
-    uint32_t max_added_token_steps;
-    /** PCRE2 match limit of one regex match of a pre-tokenizer split or a Replace normalizer
-     *  (bounds backtracking). Default 1000000. */
-    uint64_t max_regex_steps;
-} llm_tokenizer_options;
-
-/** Sets struct_size and every default. @since 0.2 */
-LLM_API void llm_tokenizer_options_init(llm_tokenizer_options *opt);
-
-/**
- * llm_tokenizer_open() with limits. `opt` may be NULL for the defaults.
- * @return as llm_tokenizer_open(), and LLM_ERR_ABI, LLM_ERR_LIMIT (a file whose normalizers can
- *         grow a text beyond max_normalize_growth)
- * @since 0.2
- */
-LLM_API llm_status llm_tokenizer_open_with(const char *path, const llm_tokenizer_options *opt,
-                                           llm_tokenizer **out);
 
 /* ============================================================================================== */
 /* 13. Chat templates                                                                             */
@@ -959,6 +924,44 @@ LLM_API const char *llm_model_chat_template(const llm_model *model);
  */
 LLM_API llm_status llm_model_chat_render(const llm_model *model, const char *messages_json,
                                          const llm_chat_options *opt, char **out, size_t *out_len);
+
+/* ============================================================================================== */
+/* 14. Limits on the work of one input                                                            */
+/* ============================================================================================== */
+
+/*
+ * Every stage driven by a file or a text has a bound on the work one input may cause, so that a
+ * small hostile file cannot make a call take gigabytes or minutes. Exceeding one returns
+ * LLM_ERR_LIMIT; llm_last_error() names the stage ("normalizer 3 (Replace)", "pre-tokenizer 1
+ * (Split)", "added-token matching"), the amount, the limit and the option that raises it.
+ * A limit of 0 means no limit.
+ */
+
+/** Options of llm_tokenizer_open_with(). Initialize with llm_tokenizer_options_init(). @since 0.2 */
+typedef struct llm_tokenizer_options {
+    size_t struct_size;             /**< sizeof(llm_tokenizer_options), set by _init() */
+    /** Bytes the normalizers together may make of one input byte, plus 1024. Checked at open
+     *  against what a chain of Replace normalizers can produce, and while encoding against the
+     *  bytes held. Default 64 (Unicode forms grow a byte at most 18 times). */
+    uint32_t max_normalize_growth;
+    /** Added-token candidates compared per input byte, plus 65536. Default 1024. */
+    uint32_t max_added_token_steps;
+    /** PCRE2 match limit of one regex match of a pre-tokenizer split or a Replace normalizer
+     *  (bounds backtracking). Default 1000000. */
+    uint64_t max_regex_steps;
+} llm_tokenizer_options;
+
+/** Sets struct_size and every default. @since 0.2 */
+LLM_API void llm_tokenizer_options_init(llm_tokenizer_options *opt);
+
+/**
+ * llm_tokenizer_open() with limits. `opt` may be NULL for the defaults.
+ * @return as llm_tokenizer_open(), and LLM_ERR_ABI, LLM_ERR_LIMIT (a file whose normalizers can
+ *         grow a text beyond max_normalize_growth)
+ * @since 0.2
+ */
+LLM_API llm_status llm_tokenizer_open_with(const char *path, const llm_tokenizer_options *opt,
+                                           llm_tokenizer **out);
 
 #ifdef __cplusplus
 }
