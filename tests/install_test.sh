@@ -18,6 +18,11 @@ libs=$(pkg-config --define-variable=prefix="$tmp$prefix" --libs llm)
 libdir=$(pkg-config --define-variable=prefix="$tmp$prefix" --variable=libdir llm)
 echo "cflags: $cflags"
 echo "libs:   $libs"
+# users get only the include path: no private defines of the dependencies (utf8proc's
+# -DUTF8PROC_EXPORTS once leaked through Requires.private)
+case " $cflags " in
+  *" -D"*) echo "FAIL: pkg-config --cflags llm has a define: $cflags"; exit 1 ;;
+esac
 
 cc -std=c11 -Wall -Wextra -Werror "$src/examples/version.c" $cflags $libs \
   -Wl,-rpath,"$libdir" -o "$tmp/version-c"
