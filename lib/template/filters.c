@@ -486,7 +486,7 @@ static tpl_value select_impl(tpl_ctx *c, const tpl_node *at, tpl_value v, const 
             tpl_fail(c, at->pos, LLM_ERR_FORMAT, "no test named '%s'", test);
         k++;
     }
-    tpl_args targs = {a->n - k, a->v + k, 0, NULL, NULL};
+    tpl_args targs = {a->n - k, a->n > k ? a->v + k : NULL, 0, NULL, NULL};
     tpl_value r = tv_list(c, items.u.l->n);
     for (size_t i = 0; i < items.u.l->n; i++) {
         tpl_step(c, at->pos, 1);
@@ -532,7 +532,7 @@ static tpl_value f_map(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_ar
     }
     if (a->n < 1 || a->v[0].kind != TV_STR)
         tpl_fail(c, at->pos, LLM_ERR_FORMAT, "map needs a filter name or attribute=");
-    tpl_args fa = {a->n - 1, a->v + 1, a->nkw, a->kw, a->kv};
+    tpl_args fa = {a->n - 1, a->n > 1 ? a->v + 1 : NULL, a->nkw, a->kw, a->kv};
     for (size_t i = 0; i < items.u.l->n; i++) {
         tpl_step(c, at->pos, 1);
         tv_list_push(c, r, tpl_apply_filter(c, at, a->v[0].u.s->p, items.u.l->v[i], &fa));

@@ -76,6 +76,23 @@ static int on_token(void *user, int32_t id, const char *text, size_t len)
     return 0;
 }
 
+/* The text of a special token (malloc'ed), or NULL when the model has none. */
+static char *special_text(const llm_model *m, llm_special_token which)
+{
+    const llm_tokenizer *tok = llm_model_tokenizer(m);
+    int32_t id = llm_tokenizer_special(tok, which);
+    size_t len = 0;
+    const char *p = id >= 0 ? llm_tokenizer_piece(tok, id, &len) : NULL;
+    if (!p)
+        return NULL;
+    char *s = malloc(len + 1);
+    if (s) {
+        memcpy(s, p, len);
+        s[len] = '\0';
+    }
+    return s;
+}
+
 static json_t *new_history(const char *system)
 {
     json_t *h = json_array();
@@ -114,6 +131,11 @@ static int turn(llm_session *s, const llm_model *m, const char *tpl, json_t *his
                                 : llm_model_chat_render(m, msgs, co, &prompt, &plen))
                          : LLM_ERR_NOMEM;
     free(msgs);
+    if (st == LLM_ERR_STATE) {   /* raise_exception(): the template's own words */
+        fprintf(stderr, "llm chat: the chat template rejects the conversation: %s\n",
+                llm_last_error());
+        return 1;
+    }
     if (st != LLM_OK)
         return llm_cli_fail("chat", st, "the chat template failed");
     /* The rendering holds the special tokens as text (BOS included): parse them, add none. */
@@ -198,7 +220,7 @@ int llm_cmd_chat(int argc, char **argv)
     llm_model *m = NULL;
     llm_session *s = NULL;
     json_t *history = NULL;
-    char *line = NULL;
+    char *line = NULL, *bos = NULL, *eos = NULL;
     size_t line_cap = 0;
     llm_status st = llm_model_open(model, NULL, &m);
     if (st != LLM_OK) {
@@ -210,6 +232,13 @@ int llm_cmd_chat(int argc, char **argv)
                 model);
         rc = 1;
         goto done;
+    }
+    /* with --template the model's BOS/EOS texts are still what bos_token/eos_token mean */
+    if (tpl) {
+        bos = special_text(m, LLM_TOKEN_BOS);
+        eos = special_text(m, LLM_TOKEN_EOS);
+        co.bos_token = bos;
+        co.eos_token = eos;
     }
     llm_session_options so;
     llm_session_options_init(&so);
@@ -293,5 +322,7 @@ done:
     llm_session_destroy(s);
     llm_model_close(m);
     free(tpl);
+    free(bos);
+    free(eos);
     return rc;
 }

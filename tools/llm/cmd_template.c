@@ -118,6 +118,11 @@ int llm_cmd_template(int argc, char **argv)
     } else {
         st = llm_chat_template_render(tpl, msgs, &o, &out, &n);
     }
+    if (st == LLM_ERR_STATE) {   /* raise_exception(): the template's own words */
+        fprintf(stderr, "llm template: the template rejects the conversation: %s\n",
+                llm_last_error());
+        goto done;
+    }
     if (st != LLM_OK) {
         rc = llm_cli_fail("template", st, "cannot render %s", model ? model : tpl_path);
         goto done;

@@ -18,6 +18,12 @@ Sentence embeddings, in sentence-transformers' terms::
         vectors = model.encode(["The cat sat on the mat.", "A dog runs."],
                                normalize_embeddings=True)   # numpy array (2, 384)
 
+Chat, in llama-cpp-python's and transformers' terms::
+
+    out = model.create_chat_completion([{"role": "user", "content": "Hi!"}], max_tokens=64)
+    print(out["choices"][0]["message"]["content"])
+    prompt = model.apply_chat_template(messages, add_generation_prompt=True)
+
 Tokenizers, in Hugging Face's terms: ``model.tokenizer.encode(text)`` adds the model's special
 tokens, ``decode(ids, skip_special_tokens=True)``.
 
@@ -36,7 +42,8 @@ from . import errors
 from ._native import lib
 from .errors import (ArgumentTypeError, Cancelled, ContextFull, FileMissing, FormatError,
                      InvalidArgument, IOFailure, LimitExceeded, LLMError, OutOfMemory,
-                     StateError, TooLong, Unsupported)
+                     StateError, TemplateError, TooLong, Unsupported)
+from .chat import render_chat_template
 from .model import Model, cosine_similarity
 from .session import FINISH_REASONS, Completion, Prompt, Session
 from .tokenizer import Tokenizer
@@ -63,8 +70,8 @@ def library_path() -> str:
 __all__ = [
     "__version__", "version", "kernel_isa", "library_path",
     "Model", "Session", "Completion", "Tokenizer", "Prompt", "FINISH_REASONS",
-    "cosine_similarity", "errors",
+    "cosine_similarity", "render_chat_template", "errors",
     "LLMError", "InvalidArgument", "ArgumentTypeError", "TooLong", "OutOfMemory", "IOFailure",
-    "FileMissing", "FormatError", "Unsupported", "LimitExceeded", "StateError", "Cancelled",
-    "ContextFull",
+    "FileMissing", "FormatError", "Unsupported", "LimitExceeded", "StateError", "TemplateError",
+    "Cancelled", "ContextFull",
 ]

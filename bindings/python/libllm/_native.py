@@ -62,6 +62,15 @@ class EmbedResult(ctypes.Structure):
                 ("normalized", ctypes.c_int32), ("n_tokens", ctypes.c_uint64)]
 
 
+class ChatOptions(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_size_t), ("add_generation_prompt", ctypes.c_int32),
+                ("bos_token", ctypes.c_char_p), ("eos_token", ctypes.c_char_p),
+                ("tools_json", ctypes.c_char_p), ("documents_json", ctypes.c_char_p),
+                ("now", ctypes.c_char_p), ("extra_json", ctypes.c_char_p),
+                ("max_steps", ctypes.c_uint64), ("max_output", ctypes.c_uint64),
+                ("max_depth", ctypes.c_uint64)]
+
+
 # (name, restype, argtypes) of every function in <llm/llm.h>
 _P = ctypes.c_void_p
 _S = ctypes.c_int  # llm_status
@@ -140,6 +149,13 @@ SIGNATURES = [
     ("llm_session_save_file", _S, [_P, ctypes.c_char_p]),
     ("llm_session_load_file", _S, [_P, ctypes.c_char_p]),
     ("llm_session_fork", _S, [_P, ctypes.POINTER(_P)]),
+    ("llm_chat_options_init", None, [ctypes.POINTER(ChatOptions)]),
+    ("llm_chat_template_render", _S, [ctypes.c_char_p, ctypes.c_char_p,
+                                      ctypes.POINTER(ChatOptions), ctypes.POINTER(_P),
+                                      c_size_t_p]),
+    ("llm_model_chat_template", ctypes.c_char_p, [_P]),
+    ("llm_model_chat_render", _S, [_P, ctypes.c_char_p, ctypes.POINTER(ChatOptions),
+                                   ctypes.POINTER(_P), c_size_t_p]),
 ]
 
 

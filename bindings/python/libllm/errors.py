@@ -95,6 +95,11 @@ class StateError(LLMError, RuntimeError):
     """A call made in the wrong order, or on a closed model, tokenizer or session."""
 
 
+class TemplateError(StateError):
+    """A chat template called raise_exception(message): the conversation is not one the model's
+    template accepts (jinja2's TemplateError in transformers). The message is the template's."""
+
+
 class Cancelled(LLMError):
     """Work without a partial result (an embedding) was stopped by ``Session.cancel()``."""
 

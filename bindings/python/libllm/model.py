@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
-from . import _native
+from . import _native, chat
 from ._native import lib
 from .errors import ArgumentTypeError, InvalidArgument, StateError
 from .session import Completion, Prompt, Session, Stop
@@ -297,6 +297,121 @@ class Model:
                                       presence_penalty=presence_penalty,
                                       repeat_penalty=repeat_penalty, top_k=top_k, stream=stream,
                                       seed=seed)
+
+    # -- chat --------------------------------------------------------------------------------- #
+
+    @property
+    def chat_template(self) -> Optional[str]:
+        """The model's Jinja2 chat template (GGUF ``tokenizer.chat_template``, or
+        ``chat_template`` of a Hugging Face folder), or None when it has none."""
+        t = lib.llm_model_chat_template(self._handle())
+        return t.decode() if t is not None else None
+
+    def _special_text(self, which: int) -> Optional[str]:
+        tok = self.tokenizer
+        tid = lib.llm_tokenizer_special(tok._h, which)
+        if tid < 0:
+            return None
+        n = ctypes.c_size_t()
+        p = lib.llm_tokenizer_piece(tok._h, tid, ctypes.byref(n))
+        return ctypes.string_at(p, n.value).decode(errors="replace") if p else None
+
+    def apply_chat_template(self, messages: "chat.Messages", *,
+                            add_generation_prompt: bool = False,
+                            tools: Optional[List[Any]] = None,
+                            documents: Optional[List[Any]] = None,
+                            chat_template: Optional[str] = None, tokenize: bool = False,
+                            now: Optional[str] = None, **kwargs: Any) -> Union[str, List[int]]:
+        """Renders a conversation with the model's chat template as transformers'
+        ``tokenizer.apply_chat_template`` does (its argument names; tokenize defaults to False
+        here). chat_template replaces the model's template; bos_token/eos_token are the model's
+        unless given as keyword arguments; other keyword arguments become template variables;
+        `now` (ISO-8601) fixes what strftime_now() reports. With tokenize=True the token ids
+        (special-token texts read as the tokens, nothing added: the template places them).
+
+        Raises:
+            Unsupported: the model has no chat template and none was given.
+            TemplateError: the template rejected the conversation (raise_exception).
+            FormatError, LimitExceeded: the template is broken or ran past the sandbox.
+
+        Example:
+            >>> model.apply_chat_template([{"role": "user", "content": "Hi"}],
+            ...                           add_generation_prompt=True)
+            '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'
+        """
+        if chat_template is None:
+            text = chat.render(None, messages, model_handle=self._handle(),
+                               add_generation_prompt=add_generation_prompt, tools=tools,
+                               documents=documents, now=now, **kwargs)
+        else:
+            kwargs.setdefault("bos_token", self._special_text(0))
+            kwargs.setdefault("eos_token", self._special_text(1))
+            text = chat.render(chat_template, messages,
+                               add_generation_prompt=add_generation_prompt, tools=tools,
+                               documents=documents, now=now, **kwargs)
+        if tokenize:
+            return self.tokenizer.encode(text, add_special_tokens=False, parse_special=True)
+        return text
+
+    def create_chat_completion(self, messages: "chat.Messages", *,
+                               tools: Optional[List[Any]] = None, temperature: float = 0.2,
+                               top_p: float = 0.95, top_k: int = 40, min_p: float = 0.05,
+                               typical_p: float = 1.0, stream: bool = False, stop: Stop = None,
+                               seed: Optional[int] = None, max_tokens: Optional[int] = None,
+                               presence_penalty: float = 0.0, frequency_penalty: float = 0.0,
+                               repeat_penalty: float = 1.0,
+                               chat_template: Optional[str] = None) -> Any:
+        """A chat completion as llama-cpp-python's ``Llama.create_chat_completion`` returns it
+        (its defaults too): the conversation is rendered with the model's chat template (or
+        `chat_template`) and add_generation_prompt, then completed. Returns an OpenAI
+        ``chat.completion`` dict, or with stream=True an iterator of ``chat.completion.chunk``
+        dicts: the first delta holds the role, the next ones the text, the last one is empty
+        with the finish_reason ("stop" or "length"). max_tokens None or <= 0 generates until the
+        end of the context.
+
+        Example:
+            >>> out = model.create_chat_completion(
+            ...     [{"role": "system", "content": "Be brief."},
+            ...      {"role": "user", "content": "Name a colour."}], max_tokens=16)
+            >>> out["choices"][0]["message"]
+            {'role': 'assistant', 'content': 'Blue.'}
+            >>> out["usage"]["completion_tokens"]
+            3
+        """
+        ids = self.apply_chat_template(messages, add_generation_prompt=True, tools=tools,
+                                       chat_template=chat_template, tokenize=True)
+        if max_tokens is None or max_tokens <= 0:
+            max_tokens = 1 << 62
+        args: Dict[str, Any] = dict(max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                                    top_k=top_k, min_p=min_p, typical_p=typical_p, stop=stop,
+                                    seed=seed, presence_penalty=presence_penalty,
+                                    frequency_penalty=frequency_penalty,
+                                    repeat_penalty=repeat_penalty)
+        args = {k: v for k, v in args.items() if v is not None}
+        head = {"id": "chatcmpl-%s" % uuid.uuid4(), "created": int(time.time()),
+                "model": self.path}
+        if stream:
+            return self._chat_chunks(ids, args, head)
+        c = self.complete(ids, **args)
+        return dict(head, object="chat.completion",
+                    choices=[{"index": 0, "message": {"role": "assistant", "content": c.text},
+                              "logprobs": None,
+                              "finish_reason": _OPENAI_FINISH.get(c.finish_reason or "",
+                                                                  "stop")}],
+                    usage=c.usage)
+
+    def _chat_chunks(self, ids: List[int], args: Dict[str, Any],
+                     head: Dict[str, Any]) -> Iterator[Dict[str, Any]]:
+        chunk = dict(head, object="chat.completion.chunk")
+        with self.session() as s:
+            yield dict(chunk, choices=[{"index": 0, "delta": {"role": "assistant"},
+                                        "logprobs": None, "finish_reason": None}])
+            for piece in s.stream(ids, **args):
+                yield dict(chunk, choices=[{"index": 0, "delta": {"content": piece},
+                                            "logprobs": None, "finish_reason": None}])
+            yield dict(chunk, choices=[{"index": 0, "delta": {}, "logprobs": None,
+                                        "finish_reason": _OPENAI_FINISH.get(
+                                            s.finish_reason or "", "stop")}])
 
     # -- embeddings --------------------------------------------------------------------------- #
 
