@@ -219,6 +219,19 @@ CASES = [
     ("messages_content_list", "{% for p in messages[0].content %}{{ p.type }}:{{ p.text }};"
      "{% endfor %}", {"messages": [{"role": "user", "content": [
          {"type": "text", "text": "hi"}, {"type": "image"}]}]}),
+    ("generators_truthy", "{{ 'y' if messages | selectattr('role', 'equalto', 'nobody') else 'n' }}"
+     " {{ 'y' if messages | selectattr('role', 'equalto', 'nobody') | list else 'n' }}"
+     " {{ messages | map(attribute='role') | list | length }}", {}),
+    ("case_tests_python", "{{ '2' is lower }} {{ 'a2' is lower }} {{ [1] is upper }} "
+     "{{ 'ABC' is upper }} {{ 'Abc' is lower }}", {}),
+    ("round_int_stays_int", "{{ 5 | round }} {{ 5 | round(1) }} {{ 5 | round(method='floor') }} "
+     "{{ 2.5 | round }} {{ 3.5 | round }}", {}),
+    ("in_undefined", "{{ 1 in nothing }} {{ 'a' not in nothing }}", {}),
+    ("err_int_of_undefined", "{{ nothing | int }}", {}),
+    ("err_indent_non_string", "{{ 5 | indent }}", {}),
+    ("err_unknown_filter_untaken", "{% if false %}{{ 1 | frobnicate }}{% endif %}", {}),
+    ("err_unknown_test_untaken", "{{ 1 if true else (1 is frobnicated) }}", {}),
+    ("err_generator_length", "{{ messages | selectattr('role') | length }}", {}),
     # errors (the test compares only that they fail; raise_exception also its message)
     ("err_raise", "{{ raise_exception('Custom failure: ' ~ 42) }}", {}),
     ("err_undefined_attr", "{{ nothing.attr }}", {}),

@@ -106,7 +106,7 @@ tpl_value tpl_getitem(tpl_ctx *c, const tpl_node *at, tpl_value obj, tpl_value k
         if (v)
             return *v;
     } else if ((obj.kind == TV_LIST || obj.kind == TV_STR) &&
-               (key.kind == TV_INT || key.kind == TV_BOOL)) {
+               (key.kind == TV_INT || key.kind == TV_BOOL) && !(obj.flag & TV_GEN)) {
         int64_t i = key.kind == TV_BOOL ? key.u.b : key.u.i;
         if (obj.kind == TV_LIST) {
             int64_t n = (int64_t)obj.u.l->n;
@@ -183,7 +183,7 @@ static tpl_value do_slice(tpl_ctx *c, const tpl_node *at, tpl_value obj, tpl_val
     if (obj.kind == TV_UNDEF)
         tv_undef_fail(c, at, obj);
     int64_t start, stop, step;
-    if (obj.kind == TV_LIST) {
+    if (obj.kind == TV_LIST && !(obj.flag & TV_GEN)) {
         slice_indices(c, at, v, (int64_t)obj.u.l->n, &start, &stop, &step);
         tpl_value r = tv_list(c, 0);
         r.flag = obj.flag;
@@ -469,7 +469,7 @@ static bool contains(tpl_ctx *c, const tpl_node *at, tpl_value hay, tpl_value ne
     case TV_DICT:
         return tv_dict_get(hay, needle) != NULL;
     case TV_UNDEF:
-        tv_undef_fail(c, at, hay);
+        return false;   /* Undefined iterates as empty */
     default:
         tpl_fail(c, at->pos, LLM_ERR_FORMAT, "argument of type '%s' is not iterable",
                  tv_type_name(hay));

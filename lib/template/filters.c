@@ -84,14 +84,15 @@ static tpl_value f_length(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl
     switch (v.kind) {
     case TV_UNDEF: return tv_int(0);
     case TV_STR: return tv_int((int64_t)tpl_utf8_count(v.u.s->p, v.u.s->n));
-    case TV_LIST: return tv_int((int64_t)v.u.l->n);
+    case TV_LIST:
+        if (v.flag & TV_GEN)
+            break;
+        return tv_int((int64_t)v.u.l->n);
     case TV_DICT: return tv_int((int64_t)v.u.d->n);
-    default:
-        tpl_fail(c, at->pos, LLM_ERR_FORMAT, "object of type '%s' has no len()",
-                 tv_type_name(v));
+    default: break;
     }
+    tpl_fail(c, at->pos, LLM_ERR_FORMAT, "object of type '%s' has no len()", tv_type_name(v));
 }
-
 static tpl_value f_tojson(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
 {
     /* HF: tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False) */
@@ -265,6 +266,8 @@ static tpl_value f_int(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_ar
     (void)at;
     const tpl_value *d = arg(a, 0, "default");
     tpl_value def = d ? *d : tv_int(0);
+    if (v.kind == TV_UNDEF)   /* int(Undefined) fails in Jinja too */
+        tv_undef_fail(c, at, v);
     switch (v.kind) {
     case TV_INT: return v;
     case TV_BOOL: return tv_int(v.u.b);
@@ -292,10 +295,10 @@ static tpl_value f_int(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_ar
 
 static tpl_value f_float(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
 {
-    (void)c;
-    (void)at;
     const tpl_value *d = arg(a, 0, "default");
     tpl_value def = d ? *d : tv_float(0.0);
+    if (v.kind == TV_UNDEF)
+        tv_undef_fail(c, at, v);
     if (tv_is_number(v))
         return tv_float(tv_as_double(v));
     if (v.kind == TV_STR) {
@@ -330,6 +333,8 @@ static tpl_value f_round(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_
         tpl_fail(c, at->pos, LLM_ERR_FORMAT, "round needs a number, got '%s'", tv_type_name(v));
     double x = tv_as_double(v), scale = pow(10.0, (double)prec);
     const char *method = m && m->kind == TV_STR ? m->u.s->p : "common";
+    if (!strcmp(method, "common") && v.kind != TV_FLOAT && prec >= 0)
+        return tv_int(v.kind == TV_BOOL ? v.u.b : v.u.i);   /* Python's round(int) is an int */
     double r;
     if (!strcmp(method, "common")) {
         /* Python's round(): half to even, on the exact value */
@@ -347,7 +352,6 @@ static tpl_value f_round(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_
 
 static tpl_value f_indent(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
 {
-    (void)at;
     const tpl_value *w = arg(a, 0, "width");
     bool first = arg_bool(a, 1, "first", false);
     bool blank = arg_bool(a, 2, "blank", false);
@@ -359,7 +363,11 @@ static tpl_value f_indent(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl
         for (int64_t i = 0; i < k && i < 1024; i++)
             tpl_buf_putc(c, &ind, ' ');
     }
-    tpl_value s = str_of(c, v);
+    if (v.kind == TV_UNDEF)
+        tv_undef_fail(c, at, v);
+    if (v.kind != TV_STR)   /* Jinja's indent appends "\n" to the value: only strings work */
+        tpl_fail(c, at->pos, LLM_ERR_FORMAT, "indent needs a string, got '%s'", tv_type_name(v));
+    tpl_value s = v;
     tpl_buf t = {0};
     tpl_buf_put(c, &t, s.u.s->p, s.u.s->n);
     tpl_buf_putc(c, &t, '\n');  /* Jinja appends a newline so that splitlines keeps the last */
@@ -496,6 +504,7 @@ static tpl_value select_impl(tpl_ctx *c, const tpl_node *at, tpl_value v, const 
         if (ok == keep)
             tv_list_push(c, r, x);
     }
+    r.flag = TV_GEN;
     return r;
 }
 static tpl_value f_select(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
@@ -528,6 +537,7 @@ static tpl_value f_map(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_ar
                 x = *def;
             tv_list_push(c, r, x);
         }
+        r.flag = TV_GEN;
         return r;
     }
     if (a->n < 1 || a->v[0].kind != TV_STR)
@@ -537,6 +547,7 @@ static tpl_value f_map(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_ar
         tpl_step(c, at->pos, 1);
         tv_list_push(c, r, tpl_apply_filter(c, at, a->v[0].u.s->p, items.u.l->v[i], &fa));
     }
+    r.flag = TV_GEN;
     return r;
 }
 
@@ -627,6 +638,7 @@ static tpl_value f_unique(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl
             tv_list_push(c, r, items.u.l->v[i]);
         }
     }
+    r.flag = TV_GEN;
     return r;
 }
 
@@ -757,6 +769,14 @@ static const filter_entry filters[] = {
     {"selectattr", f_selectattr}, {"sort", f_sort}, {"string", f_string}, {"sum", f_sum},
     {"title", f_title}, {"tojson", f_tojson}, {"trim", f_trim}, {"truncate", f_truncate},
     {"unique", f_unique}, {"upper", f_upper}, {"wordcount", f_wordcount}, {NULL, NULL}};
+
+bool tpl_filter_exists(const char *name)
+{
+    for (size_t i = 0; filters[i].name; i++)
+        if (!strcmp(filters[i].name, name))
+            return true;
+    return false;
+}
 
 tpl_value tpl_apply_filter(tpl_ctx *c, const tpl_node *at, const char *name, tpl_value v,
                            const tpl_args *a)

@@ -140,6 +140,8 @@ void tpl_to_json(tpl_ctx *c, const tpl_node *at, tpl_buf *b, tpl_value v, const 
     case TV_FLOAT: json_float(c, b, v.u.f); return;
     case TV_STR: json_str(c, b, v.u.s->p, v.u.s->n); return;
     case TV_LIST: {
+        if (v.flag & TV_GEN)
+            break;
         if (v.u.l->n == 0) {
             tpl_buf_put(c, b, "[]", 2);
             return;

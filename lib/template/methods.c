@@ -553,7 +553,7 @@ tpl_value tpl_method(tpl_ctx *c, tpl_value obj, const char *name, bool *found)
     } else if (obj.kind == TV_DICT && obj.flag != TV_NAMESPACE) {
         tab = dict_methods;
         mut = dict_mutators;
-    } else if (obj.kind == TV_LIST) {
+    } else if (obj.kind == TV_LIST && !(obj.flag & TV_GEN)) {
         tab = list_methods;
         mut = obj.flag & TV_TUPLE ? NULL : list_mutators;
     }

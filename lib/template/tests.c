@@ -82,7 +82,8 @@ static bool t_iterable(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_ar
 static bool t_sequence(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
 {
     (void)c, (void)at, (void)a;
-    return v.kind == TV_STR || v.kind == TV_LIST || (v.kind == TV_DICT && v.flag != TV_NAMESPACE);
+    return v.kind == TV_UNDEF || v.kind == TV_STR || v.kind == TV_LIST ||
+           (v.kind == TV_DICT && v.flag != TV_NAMESPACE);
 }
 static bool t_callable(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
 {
@@ -175,19 +176,23 @@ static bool t_in(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
             return true;
     return false;
 }
+/* Python's str.islower()/isupper(): every cased character in that case, and at least one. */
+static bool cased_as(tpl_ctx *c, tpl_value v, int mode)
+{
+    tpl_value s = tv_to_str(c, v);
+    tpl_value lo = tpl_case_map(c, s, 0), up = tpl_case_map(c, s, 1);
+    bool any_cased = !tv_equal(c, lo, up);
+    return any_cased && tv_equal(c, s, mode ? up : lo);
+}
 static bool t_lower(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
 {
     (void)at, (void)a;
-    tpl_value s = tv_to_str(c, v);
-    tpl_value l = tpl_case_map(c, s, 0);
-    return tv_equal(c, s, l);
+    return cased_as(c, v, 0);
 }
 static bool t_upper(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
 {
     (void)at, (void)a;
-    tpl_value s = tv_to_str(c, v);
-    tpl_value u = tpl_case_map(c, s, 1);
-    return tv_equal(c, s, u);
+    return cased_as(c, v, 1);
 }
 static bool t_filter(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a);
 static bool t_test(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a);
@@ -220,20 +225,10 @@ static bool t_test(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *
     return v.kind == TV_STR && tpl_test_exists(v.u.s->p);
 }
 
-static const char *const filter_names[] = {
-    "abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e",
-    "escape", "first", "float", "forceescape", "indent", "int", "items", "join", "last",
-    "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace",
-    "reverse", "round", "safe", "select", "selectattr", "sort", "string", "sum", "title",
-    "tojson", "trim", "truncate", "unique", "upper", "wordcount", NULL};
-
 static bool t_filter(tpl_ctx *c, const tpl_node *at, tpl_value v, const tpl_args *a)
 {
     (void)c, (void)at, (void)a;
-    for (size_t i = 0; v.kind == TV_STR && filter_names[i]; i++)
-        if (!strcmp(filter_names[i], v.u.s->p))
-            return true;
-    return false;
+    return v.kind == TV_STR && tpl_filter_exists(v.u.s->p);
 }
 
 bool tpl_apply_test(tpl_ctx *c, const tpl_node *at, const char *name, tpl_value v,

@@ -73,7 +73,9 @@ typedef enum tpl_kind {
     TV_LOOP         /* the `loop` variable of a for loop */
 } tpl_kind;
 
-enum { TV_TUPLE = 1, TV_NAMESPACE = 2 };
+/* List flags: a tuple; a generator (what Jinja's select, map, unique, ... return: always true,
+ * without a length or an index, until `| list` makes it a list). Dict flag: a namespace. */
+enum { TV_TUPLE = 1, TV_NAMESPACE = 2, TV_GEN = 4 };
 
 typedef struct tpl_str { size_t n; char p[]; } tpl_str;
 typedef struct tpl_list tpl_list;
@@ -327,6 +329,7 @@ tpl_value tpl_apply_filter(tpl_ctx *c, const tpl_node *at, const char *name, tpl
 bool tpl_apply_test(tpl_ctx *c, const tpl_node *at, const char *name, tpl_value v,
                     const tpl_args *a);
 bool tpl_test_exists(const char *name);
+bool tpl_filter_exists(const char *name);
 /* A bound method of a str/dict/list, or an Undefined saying why there is none. */
 tpl_value tpl_method(tpl_ctx *c, tpl_value obj, const char *name, bool *found);
 void tpl_install_globals(tpl_ctx *c, tpl_scope *g);

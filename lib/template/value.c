@@ -167,7 +167,7 @@ bool tv_truthy(tpl_value v)
     case TV_INT: return v.u.i != 0;
     case TV_FLOAT: return v.u.f != 0.0;
     case TV_STR: return v.u.s->n != 0;
-    case TV_LIST: return v.u.l->n != 0;
+    case TV_LIST: return (v.flag & TV_GEN) || v.u.l->n != 0;
     case TV_DICT: return v.flag == TV_NAMESPACE || v.u.d->n != 0;
     default: return true;
     }
@@ -217,7 +217,7 @@ bool tv_equal(tpl_ctx *c, tpl_value a, tpl_value b)
     case TV_UNDEF: case TV_NONE: return true;
     case TV_STR: return a.u.s->n == b.u.s->n && memcmp(a.u.s->p, b.u.s->p, a.u.s->n) == 0;
     case TV_LIST: {
-        if ((a.flag & TV_TUPLE) != (b.flag & TV_TUPLE) || a.u.l->n != b.u.l->n)
+        if (a.flag != b.flag || (a.flag & TV_GEN) || a.u.l->n != b.u.l->n)
             return false;
         if (a.u.l == b.u.l)
             return true;
@@ -258,7 +258,7 @@ const char *tv_type_name(tpl_value v)
     case TV_INT: return "int";
     case TV_FLOAT: return "float";
     case TV_STR: return "str";
-    case TV_LIST: return v.flag & TV_TUPLE ? "tuple" : "list";
+    case TV_LIST: return v.flag & TV_GEN ? "generator" : v.flag & TV_TUPLE ? "tuple" : "list";
     case TV_DICT: return v.flag == TV_NAMESPACE ? "Namespace" : "dict";
     case TV_FUNC: return "builtin_function_or_method";
     case TV_MACRO: return "Macro";
@@ -286,7 +286,7 @@ int tv_compare(tpl_ctx *c, const struct tpl_node *at, tpl_value a, tpl_value b)
             return r < 0 ? -1 : 1;
         return a.u.s->n < b.u.s->n ? -1 : a.u.s->n > b.u.s->n;
     }
-    if (a.kind == TV_LIST && b.kind == TV_LIST && (a.flag & TV_TUPLE) == (b.flag & TV_TUPLE)) {
+    if (a.kind == TV_LIST && b.kind == TV_LIST && a.flag == b.flag && !(a.flag & TV_GEN)) {
         enter(c);
         size_t n = a.u.l->n < b.u.l->n ? a.u.l->n : b.u.l->n;
         for (size_t i = 0; i < n; i++) {
@@ -442,6 +442,10 @@ void tv_repr_to(tpl_ctx *c, tpl_buf *b, tpl_value v)
     case TV_STR: repr_str(c, b, v.u.s->p, v.u.s->n); break;
     case TV_LIST: {
         bool tuple = v.flag & TV_TUPLE;
+        if (v.flag & TV_GEN) {
+            tpl_buf_put(c, b, "<generator object>", 18);
+            break;
+        }
         enter(c);
         tpl_buf_putc(c, b, tuple ? '(' : '[');
         for (size_t i = 0; i < v.u.l->n; i++) {
