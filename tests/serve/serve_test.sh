@@ -200,6 +200,17 @@ c=$(code GET /v1/models -H "$auth" -H "X-Big: $hdr")
 [ "$(code GET /v1/completions -H "$auth")" = 405 ]; check "GET on a POST endpoint: 405" $?
 [ "$(code GET /v1/nothing -H "$auth")" = 404 ]; check "an unknown path: 404" $?
 [ "$(code GET /health)" = 200 ]; check "the server is still up after all that" $?
+# prompt-prefix reuse: the same prompt again goes to the slot that holds it, and only its last
+# token is evaluated anew
+metric_auth() { curl -s -H "$auth" "$base/metrics" | sed -n "s/^$1 //p"; }
+r0=$(metric_auth llm_prompt_tokens_reused_total)
+post /v1/completions '{"model":"'$model'","prompt":"Lily and Tom went to the park to play with a ball","max_tokens":2}' >/dev/null
+json "j['usage']['prompt_tokens'] > 8"; check "a longer prompt" $?
+np=$(python3 -c "import json; print(json.load(open('$tmp/body'))['usage']['prompt_tokens'])")
+r1=$(metric_auth llm_prompt_tokens_reused_total)
+post /v1/completions '{"model":"'$model'","prompt":"Lily and Tom went to the park to play with a ball","max_tokens":2}' >/dev/null
+r2=$(metric_auth llm_prompt_tokens_reused_total)
+[ $((r2 - r1)) -eq $((np - 1)) ]; check "the same prompt again reuses $((np - 1)) of its $np tokens (reused $r0 -> $r1 -> $r2)" $?
 curl -s -H "$auth" "$base/metrics" >"$tmp/metrics"
 grep -q '^llm_requests_total{endpoint="/v1/completions",status="200"} [1-9]' "$tmp/metrics"
 check "/metrics counts requests by endpoint and status" $?
