@@ -293,7 +293,7 @@ has_error "'unsupported_model'"; check "  with code unsupported_model" $?
 
 # SIGTERM lets the request in flight finish
 curl -sN "$base/v1/completions" \
-  -d '{"model":"slow","prompt":"Hello","max_tokens":40,"stream":true,"logit_bias":{"50256":-100}}' >"$tmp/c" &
+  -d '{"model":"slow","prompt":"Hello","max_tokens":10,"stream":true,"logit_bias":{"50256":-100}}' >"$tmp/c" &
 c=$!
 wait_for_data "$tmp/c"
 stop_server; check "SIGTERM during a request: exit 0" $?
