@@ -963,6 +963,69 @@ LLM_API void llm_tokenizer_options_init(llm_tokenizer_options *opt);
 LLM_API llm_status llm_tokenizer_open_with(const char *path, const llm_tokenizer_options *opt,
                                            llm_tokenizer **out);
 
+/* ============================================================================================== */
+/* 15. Encoder tasks: sequence classification and fill-mask                                      */
+/* ============================================================================================== */
+
+/** What a model's classification head predicts. Append-only. @since 0.2 */
+typedef enum llm_classifier {
+    LLM_CLASSIFIER_NONE = 0,          /**< the model has no classification head */
+    LLM_CLASSIFIER_SINGLE_LABEL = 1,  /**< one label of n: probabilities are a softmax */
+    LLM_CLASSIFIER_MULTI_LABEL = 2,   /**< any labels of n: a sigmoid per label */
+    LLM_CLASSIFIER_REGRESSION = 3     /**< n values: "probabilities" are the raw outputs */
+} llm_classifier;
+
+/**
+ * The classification head of an encoder model: a linear layer on the pooled output
+ * (cls_head.weight/cls_head.bias, on the model's own pooling, not normalized), or Hugging Face's
+ * BertForSequenceClassification (a tanh pooler on the [CLS] row, then the classifier; imported
+ * from the folder as llama.cpp names them, cls.* and cls.output.*). The kind comes from
+ * config.json's problem_type (bert.classifier.problem_type); without one, one output is a
+ * regression and more are single-label, as in Hugging Face.
+ * @param[out] n_labels  outputs of the head (0 without one); may be NULL
+ * @since 0.2
+ */
+LLM_API llm_classifier llm_model_classifier(const llm_model *model, size_t *n_labels);
+
+/**
+ * @return the name of label `i` (config.json's id2label, GGUF bert.classifier.output_labels),
+ *         borrowed; NULL when the model names none or `i` is out of range.
+ * @since 0.2
+ */
+LLM_API const char *llm_model_label(const llm_model *model, size_t i);
+
+/**
+ * Classifies a batch of texts (tokenized with [CLS]/[SEP], packed without padding, each
+ * attending only to itself). For text t, `probs[t * n_labels + j]` receives the probability of
+ * label j and `logits[t * n_labels + j]` the head's raw output; either array may be NULL.
+ * @param[in] cap  floats in each non-NULL array; at least n_texts * n_labels
+ * @return LLM_OK, LLM_ERR_UNSUPPORTED (no classification head), LLM_ERR_BUFFER_TOO_SMALL,
+ *         LLM_ERR_TOO_LONG (names the text), LLM_ERR_INVALID_ARG, LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_session_classify(llm_session *s, const char *const *texts, size_t n_texts,
+                                        float *probs, float *logits, size_t cap);
+
+/** llm_session_classify() of one sequence of ids exactly as given. @since 0.2 */
+LLM_API llm_status llm_session_classify_ids(llm_session *s, const int32_t *ids, size_t n,
+                                            float *probs, float *logits, size_t cap);
+
+/**
+ * Fills the masks of a text with a masked-LM head (Hugging Face BertForMaskedLM folders: dense,
+ * GELU, LayerNorm, then the decoder tied to the token embeddings, plus a bias). The text is
+ * tokenized with [CLS]/[SEP] and with special-token text recognized, so "[MASK]" is the mask
+ * token. For mask m (in text order), ids[m * k + j] and probs[m * k + j] receive the j-th most
+ * likely token and its probability (softmax over the vocabulary), best first; pieces come from
+ * llm_tokenizer_piece().
+ * @param[in]  cap      entries in ids and in probs (either may be NULL to count the masks)
+ * @param[out] n_masks  the number of masks in the text (always set)
+ * @return LLM_OK, LLM_ERR_UNSUPPORTED (no masked-LM head), LLM_ERR_INVALID_ARG (no mask in the
+ *         text, k = 0), LLM_ERR_BUFFER_TOO_SMALL (cap < n_masks * k), LLM_ERR_TOO_LONG
+ * @since 0.2
+ */
+LLM_API llm_status llm_session_fill_mask(llm_session *s, const char *text, size_t k, int32_t *ids,
+                                         float *probs, size_t cap, size_t *n_masks);
+
 #ifdef __cplusplus
 }
 #endif

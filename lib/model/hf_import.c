@@ -14,12 +14,15 @@
  *   bert   BertModel and heads ("bert." prefix optional); sentence-transformers modules.json
  *          gives bert.pooling_type (1 mean, 2 cls, 3 last) and llm.normalize; llm.pooling_type
  *          records the pooling in llm_pooling numbering (4 = max, which llama.cpp lacks).
+ *          BertForSequenceClassification's pooler and classifier become cls.* / cls.output.*
+ *          (llama.cpp's names) with id2label as bert.classifier.output_labels; BertForMaskedLM's
+ *          cls.predictions become mlm.* (model/heads.c).
  *   t5     T5ForConditionalGeneration / T5Model: shared embeddings, relative attention bias of
  *          block 0, ReLU (wi/wo) or gated (wi_0/wi_1/wo) feed-forward, lm_head unless tied.
  *
  * Every tensor's shape is checked against the configuration before it is copied; a mismatch names
- * the tensor and both shapes. Tensors the runtime does not use (poolers, MLM heads, attention
- * mask buffers, rotary caches) are ignored.
+ * the tensor and both shapes. Tensors the runtime does not use (a pooler without a classifier,
+ * attention mask buffers, rotary caches) are ignored.
  */
 #include "model/hf_import.h"
 
@@ -580,6 +583,63 @@ done:
     return st;
 }
 
+/* The task heads of BertForSequenceClassification (pooler + classifier, id2label, problem_type)
+ * and BertForMaskedLM (cls.predictions), under the names model/heads.c binds: llama.cpp's cls.*
+ * and cls.output.* for the first, mlm.* for the second. */
+static llm_status bert_heads(imp *c, uint32_t E, uint32_t V)
+{
+    const llm_st_tensor *cls = find_src(c, "classifier.weight");
+    if (cls) {
+        if (cls->n_dims != 2 || cls->shape[1] != E || cls->shape[0] == 0)
+            return llm_error_set(c->err, LLM_ERR_FORMAT,
+                                 "%s: tensor 'classifier.weight' must be (n_labels, %" PRIu32
+                                 ")", c->dir, E);
+        const uint64_t L = cls->shape[0];
+        LLM_TRY(linear(c, "cls", "pooler.dense", E, E, true));
+        LLM_TRY(linear(c, "cls.output", "classifier", L, E, true));
+        json_t *id2label = json_object_get(c->cfg, "id2label");
+        if (json_is_object(id2label) && json_object_size(id2label) == L) {
+            const char **names = llm_calloc((size_t)L, sizeof *names);
+            if (!names)
+                return llm_error_set(c->err, LLM_ERR_NOMEM, "out of memory");
+            bool ok = true;
+            for (uint64_t i = 0; i < L && ok; i++) {
+                char key[24];
+                snprintf(key, sizeof key, "%" PRIu64, i);
+                names[i] = json_string_value(json_object_get(id2label, key));
+                ok = names[i] != NULL;
+            }
+            llm_status st = ok ? llm_gguf_set_arr_str(c->g, "bert.classifier.output_labels",
+                                                      names, NULL, L, c->err)
+                               : llm_error_set(c->err, LLM_ERR_FORMAT,
+                                               "%s/config.json: id2label must name the labels "
+                                               "0..%" PRIu64, c->dir, L - 1);
+            llm_mem_free(names);
+            LLM_TRY(st);
+        }
+        const char *problem = cfg_str(c, "problem_type");
+        if (problem)
+            LLM_TRY(llm_gguf_set_str(c->g, "bert.classifier.problem_type", problem,
+                                     strlen(problem), c->err));
+    }
+    if (find_src(c, "cls.predictions.transform.dense.weight")) {
+        const char *act = cfg_str(c, "hidden_act");
+        if (act && strcmp(act, "gelu") != 0)
+            return llm_error_set(c->err, LLM_ERR_UNSUPPORTED,
+                                 "%s/config.json: hidden_act '%s' is not supported for the "
+                                 "masked-LM head (gelu)", c->dir, act);
+        LLM_TRY(linear(c, "mlm.dense", "cls.predictions.transform.dense", E, E, true));
+        LLM_TRY(norm(c, "mlm.norm", "cls.predictions.transform.LayerNorm", E, true));
+        const char *bias = find_src(c, "cls.predictions.bias") ? "cls.predictions.bias"
+                                                               : "cls.predictions.decoder.bias";
+        LLM_TRY(emit1(c, "mlm.output.bias", bias, V, true));
+        if (!cfg_bool(c, "tie_word_embeddings", true))
+            LLM_TRY(emit2(c, "mlm.output.weight", "cls.predictions.decoder.weight", V, E, XF_NONE,
+                          0, true));
+    }
+    return LLM_OK;
+}
+
 static llm_status import_bert(imp *c)
 {
     uint32_t E, L, H, F, T, TT, V;
@@ -631,7 +691,7 @@ static llm_status import_bert(imp *c)
 #undef LAYER
 #undef BLK
     }
-    return LLM_OK;
+    return bert_heads(c, E, V);
 }
 
 // ------------------------------------------------------------------------------------------------

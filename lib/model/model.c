@@ -206,6 +206,8 @@ static llm_status model_open(const char *path, const llm_model_options *opt,
         st = m->ops->load(m, err);
     }
     if (st == LLM_OK)
+        st = llm_model_bind_heads(m, err);
+    if (st == LLM_OK)
         st = dir ? llm_tokenizer_open_path(path, &m->tok, err)
                  : llm_tokenizer_from_gguf(m->gguf, &m->tok, err);
     if (st == LLM_OK) {

@@ -84,8 +84,41 @@ typedef struct llm_arch_ops {
                          uint32_t n_seq, float *hidden, llm_error *err);
 } llm_arch_ops;
 
+/* Task heads on top of an encoder (model/heads.c), bound by name when the file has them:
+ *   sequence classification, either the linear head of this project's files on the model's
+ *   pooling (cls_head.weight [E, L], cls_head.bias [L]), or llama.cpp's names for Hugging Face's
+ *   BertForSequenceClassification: the pooler (cls.weight [E, E], cls.bias: tanh(W h_CLS + b))
+ *   and then the classifier (cls.output.weight [E, L], cls.output.bias);
+ *   masked-LM (BertForMaskedLM's cls.predictions): mlm.dense.* [E, E], GELU, mlm.norm.*
+ *   (LayerNorm), then the token embeddings (tied; mlm.output.weight when untied) and
+ *   mlm.output.bias [V].
+ * All tensors are f32 here (converted copies where the file has another type), except the
+ * tied MLM decoder, which is token_embd itself. */
+typedef enum llm_cls_kind {
+    LLM_CLS_NONE = 0,
+    LLM_CLS_LINEAR = 1,       /* cls_head.* on the model's pooling */
+    LLM_CLS_POOLER = 2        /* cls.* (tanh pooler on the CLS row), then cls.output.* */
+} llm_cls_kind;
+
+typedef struct llm_heads {
+    llm_cls_kind cls;
+    uint32_t n_labels;
+    int32_t problem;               /* llm_classifier */
+    llm_weight pooler;             /* (E, E) */
+    const float *pooler_b;         /* (E) */
+    llm_weight cls_out;            /* (L, E) */
+    const float *cls_out_b;        /* (L) */
+    bool mlm;
+    llm_weight mlm_dense;          /* (E, E) */
+    const float *mlm_dense_b, *mlm_norm_w, *mlm_norm_b;   /* (E) */
+    float mlm_eps;
+    llm_weight mlm_out;            /* (V, E): token_embd unless untied */
+    const float *mlm_out_b;        /* (V) */
+} llm_heads;
+
 struct llm_model {
     atomic_int refs;
+    llm_heads heads;
     llm_hparams hp;
     const llm_arch_ops *ops;
     void *weights;                 /* the architecture's bound tensors */
@@ -155,6 +188,9 @@ llm_status llm_model_bind_vec(struct llm_model *m, const float **out, const char
  * attention bias. n = element count expected. */
 llm_status llm_model_bind_f32(struct llm_model *m, const float **out, const char *name,
                               int64_t n, llm_error *err);
+/* Binds the task heads a model file carries (model/heads.c); nothing when it has none. */
+llm_status llm_model_bind_heads(struct llm_model *m, llm_error *err);
+
 /* True when the tensor exists. */
 bool llm_model_has(const struct llm_model *m, const char *name);
 
