@@ -964,7 +964,7 @@ LLM_API llm_status llm_tokenizer_open_with(const char *path, const llm_tokenizer
                                            llm_tokenizer **out);
 
 /* ============================================================================================== */
-/* 15. Encoder tasks: sequence classification and fill-mask                                      */
+/* 15. Encoder tasks: sequence classification and fill-mask                                       */
 /* ============================================================================================== */
 
 /** What a model's classification head predicts. Append-only. @since 0.2 */

@@ -107,7 +107,7 @@ extern const llm_cli_opt llm_generate_opts[], llm_logits_opts[], llm_embed_opts[
     llm_bench_embed_opts[], llm_bench_generate_opts[], llm_bench_tokenize_opts[],
     llm_bench_kernels_opts[], llm_convert_opts[], llm_inspect_opts[], llm_tokenize_opts[],
     llm_detokenize_opts[], llm_perplexity_opts[], llm_export_opts[], llm_template_opts[],
-    llm_chat_opts[], llm_serve_opts[];
+    llm_chat_opts[], llm_serve_opts[], llm_classify_opts[], llm_fill_mask_opts[];
 int llm_cmd_info(int argc, char **argv);
 int llm_cmd_inspect(int argc, char **argv);
 int llm_cmd_convert(int argc, char **argv);
@@ -122,6 +122,8 @@ int llm_cmd_export(int argc, char **argv);
 int llm_cmd_template(int argc, char **argv);
 int llm_cmd_chat(int argc, char **argv);
 int llm_cmd_serve(int argc, char **argv); /* cmd_serve.c (serve/), or cmd_serve_missing.c */
+int llm_cmd_classify(int argc, char **argv);
+int llm_cmd_fill_mask(int argc, char **argv);
 int llm_bench_generate(int argc, char **argv); /* `llm bench generate`, bench_generate.c */
 int llm_bench_embed(int argc, char **argv); /* `llm bench embed`, in cmd_embed.c */
 int llm_bench_tokenize(int argc, char **argv); /* `llm bench tokenize`, in bench_tokenize.c */
