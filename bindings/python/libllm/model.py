@@ -11,7 +11,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Unio
 
 from . import _native, chat
 from ._native import lib
-from .errors import ArgumentTypeError, InvalidArgument, StateError
+from .errors import ArgumentTypeError, InvalidArgument, StateError, Unsupported
 from .session import Completion, Prompt, Session, Stop
 from .tokenizer import Tokenizer, text_bytes
 
@@ -457,6 +457,45 @@ class Model:
             return self._encode_with(s, sentences, batch_size, show_progress_bar,
                                      convert_to_numpy, normalize_embeddings, pooling, truncate,
                                      normalize)
+
+    def classify(self, texts: Union[str, Sequence[str]]) -> List[Dict[str, Any]]:
+        """Label probabilities of texts from the model's classification head (a Hugging Face
+        BertForSequenceClassification folder, or cls_head.* tensors), one dict per text:
+        ``label`` (the most likely), ``score`` (its probability), ``scores`` (every label's)
+        and ``logits`` (the head's raw outputs). Labels are config.json's id2label names, or
+        ``LABEL_i``.
+
+        Example:
+            >>> with libllm.Model("bert-sst2/") as model:
+            ...     model.classify(["a fine film"])[0]["label"]
+            'positive'
+        """
+        items = [texts] if isinstance(texts, str) else list(texts)
+        if not items:
+            raise InvalidArgument("texts must not be empty")
+        n_labels = ctypes.c_size_t(0)
+        if not lib.llm_model_classifier(self._handle(), ctypes.byref(n_labels)):
+            raise Unsupported("%s has no classification head" % self.path)
+        L = n_labels.value
+        names = []
+        for j in range(L):
+            raw = lib.llm_model_label(self._handle(), j)
+            names.append(raw.decode("utf-8", "replace") if raw else "LABEL_%d" % j)
+        arr = (ctypes.c_char_p * len(items))(*[text_bytes(t, "text") for t in items])
+        probs = (ctypes.c_float * (len(items) * L))()
+        logits = (ctypes.c_float * (len(items) * L))()
+        with self.session() as s:
+            st = lib.llm_session_classify(s._handle(), arr, len(items), probs, logits, len(probs))
+            if st:
+                s._fail(st)
+        out = []
+        for i in range(len(items)):
+            row = list(probs[i * L:(i + 1) * L])
+            best = max(range(L), key=lambda j: row[j])
+            out.append({"label": names[best], "score": row[best],
+                        "scores": dict(zip(names, row)),
+                        "logits": list(logits[i * L:(i + 1) * L])})
+        return out
 
     def create_embedding(self, input: Union[str, Sequence[str]]) -> Dict[str, Any]:
         """Embeddings as llama-cpp-python's ``create_embedding`` returns them: an OpenAI
