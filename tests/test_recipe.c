@@ -246,7 +246,7 @@ START_TEST(shipped_recipes)
 {
     const char *root = getenv("LLM_SOURCE_ROOT");
     ck_assert_ptr_nonnull(root);
-    const char *files[] = {"examples/recipes/shakespeare-char.yaml"};
+    const char *files[] = {"examples/recipes/shakespeare-char.yaml", "models/shakespeare-char.yaml"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", root, files[i]);

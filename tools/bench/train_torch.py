@@ -148,10 +148,10 @@ def main():
             logits = self.ln_f(x) @ self.wte.weight.t()  # tied output
             return F.cross_entropy(logits.view(-1, vocab), targets.reshape(-1))
 
-    def lr_at(it):
+    def lr_at(it):  # it is 0-based; libllm's schedule, which is nanoGPT's get_lr()
         if it < warmup:
-            return lr * (it + 1) / (warmup + 1)
-        if it > decay_steps:
+            return lr * (it + 1) / warmup
+        if it >= decay_steps:
             return min_lr
         ratio = (it - warmup) / (decay_steps - warmup)
         return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
