@@ -86,6 +86,54 @@ START_TEST(layout_lp64)
     PIN_OFF(llm_chat_options, max_steps, 64);
     PIN_OFF(llm_chat_options, max_output, 72);
     PIN_OFF(llm_chat_options, max_depth, 80);
+
+    /* training (@since 0.2) */
+    PIN_SIZE(llm_model_create_options, 80);
+    PIN_OFF(llm_model_create_options, arch, 8);
+    PIN_OFF(llm_model_create_options, n_layer, 12);
+    PIN_OFF(llm_model_create_options, n_embd, 16);
+    PIN_OFF(llm_model_create_options, n_head, 20);
+    PIN_OFF(llm_model_create_options, n_head_kv, 24);
+    PIN_OFF(llm_model_create_options, n_ff, 28);
+    PIN_OFF(llm_model_create_options, n_ctx, 32);
+    PIN_OFF(llm_model_create_options, bias, 36);
+    PIN_OFF(llm_model_create_options, tied_output, 40);
+    PIN_OFF(llm_model_create_options, norm_eps, 44);
+    PIN_OFF(llm_model_create_options, rope_theta, 48);
+    PIN_OFF(llm_model_create_options, seed, 56);
+    PIN_OFF(llm_model_create_options, tokenizer_path, 64);
+    PIN_OFF(llm_model_create_options, name, 72);
+
+    PIN_SIZE(llm_dataset_options, 32);
+    PIN_OFF(llm_dataset_options, format, 8);
+    PIN_OFF(llm_dataset_options, val_fraction, 12);
+    PIN_OFF(llm_dataset_options, add_eot, 16);
+    PIN_OFF(llm_dataset_options, text_key, 24);
+
+    PIN_SIZE(llm_trainer_options, 104);
+    PIN_OFF(llm_trainer_options, batch_size, 8);
+    PIN_OFF(llm_trainer_options, n_ctx, 12);
+    PIN_OFF(llm_trainer_options, grad_accum, 16);
+    PIN_OFF(llm_trainer_options, n_threads, 20);
+    PIN_OFF(llm_trainer_options, schedule, 24);
+    PIN_OFF(llm_trainer_options, warmup_steps, 28);
+    PIN_OFF(llm_trainer_options, total_steps, 32);
+    PIN_OFF(llm_trainer_options, lr, 40);
+    PIN_OFF(llm_trainer_options, min_lr, 48);
+    PIN_OFF(llm_trainer_options, beta1, 56);
+    PIN_OFF(llm_trainer_options, beta2, 64);
+    PIN_OFF(llm_trainer_options, eps, 72);
+    PIN_OFF(llm_trainer_options, weight_decay, 80);
+    PIN_OFF(llm_trainer_options, grad_clip, 88);
+    PIN_OFF(llm_trainer_options, seed, 96);
+
+    PIN_SIZE(llm_train_stats, 56);
+    PIN_OFF(llm_train_stats, step, 8);
+    PIN_OFF(llm_train_stats, loss, 16);
+    PIN_OFF(llm_train_stats, grad_norm, 24);
+    PIN_OFF(llm_train_stats, lr, 32);
+    PIN_OFF(llm_train_stats, tokens, 40);
+    PIN_OFF(llm_train_stats, seconds, 48);
 }
 END_TEST
 

@@ -1143,6 +1143,90 @@ START_TEST(test_dispatch)
 END_TEST
 
 // ------------------------------------------------------------------------------------------------
+// training backward products (gemm_dx_f32, gemm_dw_f32)
+
+/* Each tier: close to a float64 product, and the same bytes whatever the tile the rows come in. */
+static void grad_check_tier(const llm_kernels *k, int64_t T, int64_t N, int64_t K)
+{
+    float *dY = malloc((size_t)(T * N) * sizeof(float)), *W = malloc((size_t)(N * K) * sizeof(float));
+    float *X = malloc((size_t)(T * K) * sizeof(float));
+    float *a = malloc((size_t)(T * K) * sizeof(float)), *b = malloc((size_t)(T * K) * sizeof(float));
+    float *dwa = malloc((size_t)(N * K) * sizeof(float)), *dwb = malloc((size_t)(N * K) * sizeof(float));
+    double *ref = malloc((size_t)((T > N ? T : N) * K) * sizeof(double));
+    fill_rand(dY, T * N, 1.0f);
+    fill_rand(W, N * K, 1.0f);
+    fill_rand(X, T * K, 1.0f);
+    /* dX = dY · W */
+    k->gemm_dx_f32(a, K, dY, N, W, K, T, N, K, 0);
+    double max_err = 0, max_ref = 0;
+    for (int64_t t = 0; t < T; t++)
+        for (int64_t c = 0; c < K; c++) {
+            double r = 0;
+            for (int64_t n = 0; n < N; n++)
+                r += (double)dY[t * N + n] * W[n * K + c];
+            max_err = fmax(max_err, fabs(r - a[t * K + c]));
+            max_ref = fmax(max_ref, fabs(r));
+        }
+    ck_assert_msg(max_err <= 1e-5 * max_ref * sqrt((double)N), "%s gemm_dx %lldx%lldx%lld: error %g",
+                  k->isa, (long long)T, (long long)N, (long long)K, max_err / max_ref);
+    static const int64_t tiles[] = {1, 3, 4, 5, 16};
+    for (size_t ti = 0; ti < sizeof tiles / sizeof tiles[0]; ti++) {
+        for (int64_t t = 0; t < T; t += tiles[ti]) {
+            const int64_t nt = T - t < tiles[ti] ? T - t : tiles[ti];
+            k->gemm_dx_f32(b + t * K, K, dY + t * N, N, W, K, nt, N, K, 0);
+        }
+        ck_assert_msg(memcmp(a, b, (size_t)(T * K) * sizeof(float)) == 0,
+                      "%s gemm_dx: bytes depend on a tile of %lld rows", k->isa, (long long)tiles[ti]);
+    }
+    /* accumulate: dX + dY·W, the sum continuing from the existing value */
+    memcpy(b, X, (size_t)(T * K) * sizeof(float));
+    k->gemm_dx_f32(b, K, dY, N, W, K, T, N, K, 1);
+    for (int64_t i = 0; i < T * K; i++)
+        ck_assert_msg(fabs(b[i] - (X[i] + a[i])) <= 1e-4 * (1 + fabs(a[i])) * sqrt((double)N),
+                      "%s gemm_dx accumulate at %lld", k->isa, (long long)i);
+    /* dW += dYᵀ · X */
+    memset(dwa, 0, (size_t)(N * K) * sizeof(float));
+    k->gemm_dw_f32(dwa, K, dY, N, X, K, T, N, K);
+    max_err = 0;
+    max_ref = 0;
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < K; c++) {
+            double r = 0;
+            for (int64_t t = 0; t < T; t++)
+                r += (double)dY[t * N + n] * X[t * K + c];
+            max_err = fmax(max_err, fabs(r - dwa[n * K + c]));
+            max_ref = fmax(max_ref, fabs(r));
+        }
+    ck_assert_msg(max_err <= 1e-5 * max_ref * sqrt((double)T), "%s gemm_dw %lldx%lldx%lld: error %g",
+                  k->isa, (long long)T, (long long)N, (long long)K, max_err / max_ref);
+    for (size_t ti = 0; ti < sizeof tiles / sizeof tiles[0]; ti++) {
+        memset(dwb, 0, (size_t)(N * K) * sizeof(float));
+        for (int64_t n = 0; n < N; n += tiles[ti]) {
+            const int64_t nn = N - n < tiles[ti] ? N - n : tiles[ti];
+            k->gemm_dw_f32(dwb + n * K, K, dY + n, N, X, K, T, nn, K);
+        }
+        ck_assert_msg(memcmp(dwa, dwb, (size_t)(N * K) * sizeof(float)) == 0,
+                      "%s gemm_dw: bytes depend on a tile of %lld rows", k->isa, (long long)tiles[ti]);
+    }
+    free(dY); free(W); free(X); free(a); free(b); free(dwa); free(dwb); free(ref);
+}
+
+static const int64_t grad_sizes[][3] = {{1, 1, 1}, {7, 5, 3}, {37, 29, 45}, {64, 48, 128},
+                                        {20, 257, 128}, {33, 128, 512}, {16, 16, 17}};
+
+START_TEST(test_grad_kernels)
+{
+    const int64_t *sz = grad_sizes[_i];
+    grad_check_tier(llm_kernels_for("generic"), sz[0], sz[1], sz[2]);
+    for (size_t i = 0; i < sizeof isa_names / sizeof isa_names[0]; i++) {
+        const llm_kernels *k = llm_kernels_for(isa_names[i]);
+        if (k != NULL)
+            grad_check_tier(k, sz[0], sz[1], sz[2]);
+    }
+}
+END_TEST
+
+// ------------------------------------------------------------------------------------------------
 
 static Suite *kernels_suite(void)
 {
@@ -1169,6 +1253,8 @@ static Suite *kernels_suite(void)
     tcase_add_loop_test(tc, test_gemm_isa, 0, n_sizes);
     tcase_add_test(tc, test_vec_isa);
     tcase_add_test(tc, test_exp_isa);
+    tcase_add_loop_test(tc, test_grad_kernels, 0,
+                        (int)(sizeof grad_sizes / sizeof grad_sizes[0]));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("ops");

@@ -12,6 +12,8 @@
  *                                              12. low-rank adapters
  *                                              13. chat templates
  *                                              14. limits on the work of one input
+ *                                              15. encoder tasks (classification, fill-mask)
+ *                                              16. training (new models, datasets, trainer)
  *
  * Conventions (see docs/ABI.md for the compatibility promise):
  *  - Every fallible call returns an llm_status. LLM_OK is 0. Results come back through trailing
@@ -1025,6 +1027,339 @@ LLM_API llm_status llm_session_classify_ids(llm_session *s, const int32_t *ids, 
  */
 LLM_API llm_status llm_session_fill_mask(llm_session *s, const char *text, size_t k, int32_t *ids,
                                          float *probs, size_t cap, size_t *n_masks);
+
+/* ============================================================================================== */
+/* 16. Training: new models, datasets, the trainer                                                */
+/* ============================================================================================== */
+
+/*
+ * Training decoders (GPT-2, Llama) on the CPU.
+ *
+ *   llm_model_create()     a new model with fresh, seeded weights from hyper-parameters; it is
+ *                          an ordinary llm_model (sessions can sample from it at once)
+ *   llm_dataset_*          a token stream tokenized once (text, JSONL or ids), with an optional
+ *                          per-token loss mask, split into a train part and a validation part
+ *   llm_trainer_*          full-parameter training of a model in f32 master weights with AdamW:
+ *                          random windows of n_ctx+1 tokens drawn by a seeded sampler, or an
+ *                          explicit batch; evaluation; checkpoints with exact resume; export
+ *
+ * Conventions of this section:
+ *  - A batch of B sequences of T ids predicts ids[b][t+1] from position t, t = 0..T-2: B·(T-1)
+ *    targets. The loss is the mean natural-log cross-entropy over the counted targets; a mask
+ *    [B][T-1] (index t = the prediction position, target ids[b][t+1]) counts target t when
+ *    non-zero: loss = sum(mask·CE) / sum(mask).
+ *  - AdamW follows torch.optim.AdamW with torch.nn.utils.clip_grad_norm_: the global L2 norm over
+ *    all gradients, g *= min(1, clip / (norm + 1e-6)); decoupled decay w *= 1 - lr·wd on every
+ *    2-D tensor (all matrices, embeddings included), none on 1-D tensors (norms, biases); bias-
+ *    corrected moments. The learning rate rises linearly over warmup_steps to lr, then follows a
+ *    cosine down to min_lr at total_steps (or stays at lr with LLM_SCHEDULE_CONSTANT). With
+ *    it = the 0-based step: it < warmup: lr·(it+1)/warmup; else min_lr + ½(1 + cos(π·r))·(lr −
+ *    min_lr), r = (it − warmup)/(total_steps − warmup); min_lr from total_steps on.
+ *  - Tensors are named and laid out as in the GGUF file (llama.cpp's names, ne[0] fastest).
+ *  - Results are bit-identical at any n_threads; a step allocates nothing (every buffer is sized
+ *    when the trainer is created).
+ *  - A trainer belongs to one thread at a time; llm_trainer_cancel() may be called from any.
+ */
+
+/** Options of llm_model_create(). Initialize with llm_model_create_options_init(). @since 0.2 */
+typedef struct llm_model_create_options {
+    size_t struct_size;         /**< sizeof(llm_model_create_options), set by _init() */
+    int32_t arch;               /**< LLM_ARCH_GPT2 (default) or LLM_ARCH_LLAMA */
+    uint32_t n_layer;           /**< blocks; default 4 */
+    uint32_t n_embd;            /**< width; default 128 */
+    uint32_t n_head;            /**< attention heads; default 4 (n_embd must be a multiple) */
+    uint32_t n_head_kv;         /**< key/value heads (Llama grouped-query); 0 = n_head */
+    uint32_t n_ff;              /**< feed-forward width; 0 = 4·n_embd (GPT-2), or Llama's
+                                     multiple of 32 near 8/3·n_embd */
+    uint32_t n_ctx;             /**< context length (GPT-2: rows of position_embd); default 64 */
+    int32_t bias;               /**< 1: biases in every linear layer and LayerNorm (GPT-2 only),
+                                     0: none (nanoGPT's bias=False), -1 (default): the
+                                     architecture's usual (GPT-2 yes, Llama no) */
+    int32_t tied_output;        /**< non-zero (default): the output head is token_embd */
+    float norm_eps;             /**< 0 = 1e-5 */
+    float rope_theta;           /**< Llama rope.freq_base; 0 = 10000 */
+    uint64_t seed;              /**< seed of the weight initialisation; default 0 */
+    const char *tokenizer_path; /**< any file llm_tokenizer_open() reads, whose vocabulary the
+                                     model takes; NULL (default): 256 byte tokens (id = byte
+                                     value) plus <|endoftext|> (id 256), n_vocab 257 */
+    const char *name;           /**< general.name; NULL = "libllm-<arch>" */
+} llm_model_create_options;
+
+/** Sets struct_size and every default. @since 0.2 */
+LLM_API void llm_model_create_options_init(llm_model_create_options *opt);
+
+/**
+ * Creates a model with fresh f32 weights: every matrix and embedding N(0, 0.02), the residual
+ * output projections (attn_output, ffn_down) N(0, 0.02/sqrt(2·n_layer)), biases 0, norm weights
+ * 1 (GPT-2 style). The same seed gives the same weights.
+ * @param[out] out  the model (close with llm_model_close()); NULL on failure
+ * @return LLM_OK, LLM_ERR_INVALID_ARG (a size that is zero or does not divide), LLM_ERR_ABI,
+ *         LLM_ERR_UNSUPPORTED (an architecture other than GPT-2/Llama, bias with Llama), the
+ *         tokenizer's errors, LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_model_create(const llm_model_create_options *opt, llm_model **out);
+
+/** A tokenized corpus split into a train and a validation part. Immutable. @since 0.2 */
+typedef struct llm_dataset llm_dataset;
+
+/** Parts of a dataset. @since 0.2 */
+typedef enum llm_split {
+    LLM_SPLIT_TRAIN = 0,
+    LLM_SPLIT_VALIDATION = 1
+} llm_split;
+
+/** Formats of llm_dataset_open(). @since 0.2 */
+typedef enum llm_dataset_format {
+    LLM_DATASET_AUTO = 0,   /**< JSONL when the name ends in .jsonl or .json, else text */
+    LLM_DATASET_TEXT = 1,   /**< the whole file is one UTF-8 text */
+    LLM_DATASET_JSONL = 2   /**< one JSON object per line with a string field "text" (blank
+                                 lines are skipped); each record is one document */
+} llm_dataset_format;
+
+/** Options of the dataset constructors. Initialize with llm_dataset_options_init(). @since 0.2 */
+typedef struct llm_dataset_options {
+    size_t struct_size;       /**< sizeof(llm_dataset_options), set by _init() */
+    int32_t format;           /**< llm_dataset_format; default AUTO */
+    float val_fraction;       /**< the last fraction of the tokens is the validation part;
+                                   default 0.1; 0 = none */
+    int32_t add_eot;          /**< non-zero (default): the tokenizer's end-of-text (EOS) id ends
+                                   each JSONL record */
+    const char *text_key;     /**< JSONL field; NULL = "text" */
+} llm_dataset_options;
+
+/** Sets struct_size and every default. @since 0.2 */
+LLM_API void llm_dataset_options_init(llm_dataset_options *opt);
+
+/**
+ * Reads and tokenizes a text or JSONL file once (no special tokens added inside the text).
+ * @return LLM_OK, LLM_ERR_IO, LLM_ERR_FORMAT (invalid UTF-8, a line that is not a JSON object, a
+ *         missing or non-string field: the message names the file, line and byte), LLM_ERR_ABI,
+ *         LLM_ERR_INVALID_ARG (an empty file, a fraction outside [0, 1)), LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_dataset_open(const char *path, const llm_tokenizer *tok,
+                                    const llm_dataset_options *opt, llm_dataset **out);
+
+/**
+ * A dataset from ids, copied. `mask` (n bytes, or NULL = every token counts) says for each token
+ * whether predicting it counts in the loss (mask[i] belongs to the target ids[i]).
+ * @return LLM_OK, LLM_ERR_INVALID_ARG (n = 0, a negative id), LLM_ERR_ABI, LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_dataset_from_ids(const int32_t *ids, const uint8_t *mask, size_t n,
+                                        const llm_dataset_options *opt, llm_dataset **out);
+
+/** Destroys a dataset. Accepts NULL. @since 0.2 */
+LLM_API void llm_dataset_close(llm_dataset *ds);
+
+/** @return the number of tokens in a part (0 for a NULL dataset). @since 0.2 */
+LLM_API uint64_t llm_dataset_n_tokens(const llm_dataset *ds, llm_split split);
+
+/** Learning-rate schedules. @since 0.2 */
+typedef enum llm_schedule {
+    LLM_SCHEDULE_COSINE = 0,    /**< linear warmup to lr, cosine to min_lr at total_steps */
+    LLM_SCHEDULE_CONSTANT = 1   /**< linear warmup to lr, then lr */
+} llm_schedule;
+
+/** Options of llm_trainer_create(). Initialize with llm_trainer_options_init(). @since 0.2 */
+typedef struct llm_trainer_options {
+    size_t struct_size;       /**< sizeof(llm_trainer_options), set by _init() */
+    uint32_t batch_size;      /**< windows per micro-batch; default 12 */
+    uint32_t n_ctx;           /**< positions per window (a window holds n_ctx+1 tokens);
+                                   0 = the model's context; larger is LLM_ERR_TOO_LONG */
+    uint32_t grad_accum;      /**< micro-batches per optimizer step; default 1 */
+    uint32_t n_threads;       /**< 0 = online CPUs; results never depend on it */
+    int32_t schedule;         /**< llm_schedule; default COSINE */
+    uint32_t warmup_steps;    /**< default 100 */
+    uint64_t total_steps;     /**< end of the cosine; default 2000 */
+    double lr;                /**< peak learning rate; default 1e-3 */
+    double min_lr;            /**< default 1e-4 */
+    double beta1;             /**< default 0.9 */
+    double beta2;             /**< default 0.99 */
+    double eps;               /**< default 1e-8 */
+    double weight_decay;      /**< default 0.1 */
+    double grad_clip;         /**< max global gradient norm; default 1.0; 0 = no clipping */
+    uint64_t seed;            /**< seed of the window sampler; default 0 */
+} llm_trainer_options;
+
+/** Sets struct_size and every default. @since 0.2 */
+LLM_API void llm_trainer_options_init(llm_trainer_options *opt);
+
+/** A training run over a model: f32 master weights, gradients, AdamW moments. @since 0.2 */
+typedef struct llm_trainer llm_trainer;
+
+/**
+ * Creates a trainer. Copies the model's weights into f32 (a model opened from f16, bf16 or a
+ * quantized file is trained in f32; the model itself is not changed and may be closed).
+ * @return LLM_OK, LLM_ERR_INVALID_ARG, LLM_ERR_ABI, LLM_ERR_TOO_LONG (n_ctx above the model's),
+ *         LLM_ERR_UNSUPPORTED (not a GPT-2 or Llama decoder), LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_create(const llm_model *model, const llm_trainer_options *opt,
+                                      llm_trainer **out);
+
+/** Destroys a trainer. Accepts NULL. @since 0.2 */
+LLM_API void llm_trainer_destroy(llm_trainer *tr);
+
+/** @return the message of the last failed call on `tr` ("" when none). Borrowed. @since 0.2 */
+LLM_API const char *llm_trainer_last_error(const llm_trainer *tr);
+
+/** Statistics of one optimizer step. @since 0.2 */
+typedef struct llm_train_stats {
+    size_t struct_size;       /**< set by the caller: sizeof(llm_train_stats) */
+    uint64_t step;            /**< optimizer steps done, this one included (1 after the first) */
+    double loss;              /**< mean loss of the step's batch(es), before the update */
+    double grad_norm;         /**< global L2 gradient norm before clipping */
+    double lr;                /**< learning rate this step used */
+    uint64_t tokens;          /**< tokens read by this step (targets, masked or not) */
+    double seconds;           /**< wall time of the step */
+} llm_train_stats;
+
+/**
+ * One optimizer step on grad_accum micro-batches of batch_size random windows of n_ctx+1 tokens
+ * from the train part of `ds` (the sampler is seeded by the options and is part of the
+ * checkpoint). Each micro-batch's loss is its masked mean; the step's loss and gradient are the
+ * average over the micro-batches.
+ * @param[out] stats  may be NULL
+ * @return LLM_OK; LLM_ERR_INVALID_ARG (a token id outside the model's vocabulary), LLM_ERR_TOO_LONG
+ *         (the train part is shorter than n_ctx+1 tokens), LLM_ERR_STATE (a NaN or infinite loss
+ *         or gradient: nothing is updated and the message names the step), LLM_ERR_CANCELLED
+ *         (nothing is updated; the sampler is as before the call)
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_step(llm_trainer *tr, const llm_dataset *ds,
+                                    llm_train_stats *stats);
+
+/**
+ * One optimizer step on an explicit batch: ids [B][T] with B <= batch_size and 2 <= T <= n_ctx+1,
+ * mask [B][T-1] or NULL (see the section's conventions). grad_accum does not apply.
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_step_batch(llm_trainer *tr, const int32_t *ids, const uint8_t *mask,
+                                          uint32_t B, uint32_t T, llm_train_stats *stats);
+
+/**
+ * Loss and gradients of a batch (as llm_trainer_step_batch() takes it) at the current weights,
+ * without updating anything. The gradients are then readable with llm_trainer_get_tensor().
+ * @param[out] loss  may be NULL
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_backward(llm_trainer *tr, const int32_t *ids, const uint8_t *mask,
+                                        uint32_t B, uint32_t T, double *loss);
+
+/**
+ * Mean loss over a part of `ds`, on deterministic windows: consecutive, non-overlapping windows
+ * of n_ctx+1 tokens (each starting where the previous one's last target was) from the start of
+ * the part, at most max_windows of them (0 = all). Changes no state.
+ * @param[out] loss        mean over every counted target
+ * @param[out] n_targets   targets counted (may be NULL)
+ * @return LLM_OK, LLM_ERR_TOO_LONG (the part is shorter than 2 tokens), LLM_ERR_CANCELLED
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_evaluate(llm_trainer *tr, const llm_dataset *ds, llm_split split,
+                                        uint64_t max_windows, double *loss, uint64_t *n_targets);
+
+/** Which array of a trainable tensor. @since 0.2 */
+typedef enum llm_tensor_part {
+    LLM_TENSOR_WEIGHT = 0,    /**< the f32 master weight */
+    LLM_TENSOR_GRAD = 1,      /**< the gradient of the last llm_trainer_backward() (after a step:
+                                   the gradient it applied, after clipping) */
+    LLM_TENSOR_ADAM_M = 2,    /**< AdamW first moment */
+    LLM_TENSOR_ADAM_V = 3     /**< AdamW second moment */
+} llm_tensor_part;
+
+/** @return the number of trainable tensors. @since 0.2 */
+LLM_API size_t llm_trainer_n_tensors(const llm_trainer *tr);
+
+/**
+ * Describes tensor i (0 <= i < llm_trainer_n_tensors()) in GGUF terms.
+ * @param[out] name    borrowed, valid while the trainer lives (may be NULL)
+ * @param[out] n_dims  1 or 2 (may be NULL)
+ * @param[out] ne      ne[0] (fastest), ne[1] (1 for a vector) (may be NULL; 2 entries)
+ * @return LLM_OK, LLM_ERR_INVALID_ARG
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_tensor_info(const llm_trainer *tr, size_t i, const char **name,
+                                           uint32_t *n_dims, int64_t *ne);
+
+/**
+ * Copies a part of the tensor named `name` (GGUF name, GGUF element order) into `out`, zstd
+ * style: `out` may be NULL (or `cap` too small) to learn the count; `*n_out` is always set.
+ * @return LLM_OK, LLM_ERR_INVALID_ARG (unknown name: named in the message),
+ *         LLM_ERR_BUFFER_TOO_SMALL
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_get_tensor(const llm_trainer *tr, const char *name,
+                                          llm_tensor_part part, float *out, size_t cap,
+                                          size_t *n_out);
+
+/** Phases reported to the progress callback. @since 0.2 */
+typedef enum llm_train_phase {
+    LLM_PHASE_STEP = 0,       /**< micro-batches of a step: done of total */
+    LLM_PHASE_EVALUATE = 1,   /**< windows of an evaluation */
+    LLM_PHASE_SAVE = 2        /**< tensors written of a checkpoint or export */
+} llm_train_phase;
+
+/** Progress of long work; return non-zero to cancel it. @since 0.2 */
+typedef int (*llm_train_progress_fn)(void *user, llm_train_phase phase, uint64_t done,
+                                     uint64_t total);
+
+/** Installs (or with NULL removes) the progress callback, called on the caller's thread. @since 0.2 */
+LLM_API void llm_trainer_set_progress(llm_trainer *tr, llm_train_progress_fn fn, void *user);
+
+/**
+ * Asks running work on `tr` to stop (step: before the update; evaluate: at the next window).
+ * Thread-safe: the one call that may come from another thread or a signal handler. The call that
+ * stops returns LLM_ERR_CANCELLED; the flag clears when it does.
+ * @since 0.2
+ */
+LLM_API void llm_trainer_cancel(llm_trainer *tr);
+
+/** Optimizer steps done and tokens read so far (either pointer may be NULL). @since 0.2 */
+LLM_API void llm_trainer_position(const llm_trainer *tr, uint64_t *step, uint64_t *tokens);
+
+/**
+ * Writes a checkpoint: a GGUF file that llm_model_open() opens as the model (f32 weights,
+ * tokenizer, hyper-parameters) and that also holds the AdamW moments, the step, the token count
+ * and the sampler's state. Written to a temporary file beside `path` and renamed over it, so a
+ * failure (full disk) leaves any previous file at `path` intact. Refuses (LLM_ERR_STATE) when a weight is NaN
+ * or infinite.
+ * @return LLM_OK, LLM_ERR_IO (names the file and the cause), LLM_ERR_STATE, LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_save_checkpoint(llm_trainer *tr, const char *path);
+
+/**
+ * Restores weights, moments, step, token count and sampler state from a checkpoint of a model
+ * with the same tensors. With the same options and dataset, the following steps give the same
+ * losses, to the bit, as a run that never stopped. Exact resume: create the model with
+ * llm_model_open(path), the trainer over it, then call this.
+ * @return LLM_OK, LLM_ERR_IO, LLM_ERR_FORMAT (not a checkpoint, or a tensor that does not match:
+ *         named), LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_load_checkpoint(llm_trainer *tr, const char *path);
+
+/**
+ * Exports the current weights as a GGUF model in llama.cpp's conventions for the architecture
+ * (its tensor names and metadata keys, the tokenizer in tokenizer.ggml.*). `type` is the GGUF
+ * type of the matrices: 0 (F32), 1 (F16) or 8 (Q8_0; a matrix whose rows are not a multiple of 32
+ * is stored F16); vectors stay F32. A GPT-2 model without biases is written with zero biases,
+ * which compute the same function, because llama.cpp's GPT-2 loader requires them. Written to a
+ * temporary file and renamed.
+ * @return LLM_OK, LLM_ERR_IO, LLM_ERR_UNSUPPORTED (another type), LLM_ERR_NOMEM
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_export(llm_trainer *tr, const char *path, int32_t type);
+
+/**
+ * A new model holding a copy of the current weights (f32), for sessions: sample from the model
+ * being trained, or compare the training forward pass with inference. Later steps do not change
+ * it. Close it with llm_model_close().
+ * @since 0.2
+ */
+LLM_API llm_status llm_trainer_to_model(const llm_trainer *tr, llm_model **out);
 
 #ifdef __cplusplus
 }

@@ -68,6 +68,17 @@ static llm_status read_hparams(struct llm_model *m, llm_error *err)
     return LLM_OK;
 }
 
+/* Biases are optional one by one: a model trained without them (nanoGPT's bias=False) has none
+ * of the linear or LayerNorm biases; a missing one reads as NULL (nothing added). */
+static llm_status bind_bias(struct llm_model *m, const float **out, const char *name, int64_t n,
+                            llm_error *err)
+{
+    *out = NULL;
+    if (!llm_model_has(m, name))
+        return LLM_OK;
+    return llm_model_bind_vec(m, out, name, n, err);
+}
+
 static llm_status gpt2_load(struct llm_model *m, llm_error *err)
 {
     LLM_TRY(read_hparams(m, err));
@@ -81,7 +92,7 @@ static llm_status gpt2_load(struct llm_model *m, llm_error *err)
     LLM_TRY(llm_model_bind(m, &w->tok_embd, "token_embd.weight", E, V, err));
     LLM_TRY(llm_model_bind(m, &w->pos_embd, "position_embd.weight", E, hp->n_ctx_train, err));
     LLM_TRY(llm_model_bind_vec(m, &w->lnf_w, "output_norm.weight", E, err));
-    LLM_TRY(llm_model_bind_vec(m, &w->lnf_b, "output_norm.bias", E, err));
+    LLM_TRY(bind_bias(m, &w->lnf_b, "output_norm.bias", E, err));
     m->hp.tied_embeddings = !llm_model_has(m, "output.weight");
     if (m->hp.tied_embeddings)
         w->output = w->tok_embd;
@@ -92,27 +103,27 @@ static llm_status gpt2_load(struct llm_model *m, llm_error *err)
         gpt2_layer *L = &w->layers[l];
 #define NAME(suffix) (snprintf(name, sizeof name, "blk.%u." suffix, l), name)
         LLM_TRY(llm_model_bind_vec(m, &L->ln1_w, NAME("attn_norm.weight"), E, err));
-        LLM_TRY(llm_model_bind_vec(m, &L->ln1_b, NAME("attn_norm.bias"), E, err));
+        LLM_TRY(bind_bias(m, &L->ln1_b, NAME("attn_norm.bias"), E, err));
         LLM_TRY(llm_model_bind_vec(m, &L->ln2_w, NAME("ffn_norm.weight"), E, err));
-        LLM_TRY(llm_model_bind_vec(m, &L->ln2_b, NAME("ffn_norm.bias"), E, err));
+        LLM_TRY(bind_bias(m, &L->ln2_b, NAME("ffn_norm.bias"), E, err));
         L->fused = llm_model_has(m, NAME("attn_qkv.weight"));
         if (L->fused) {
             LLM_TRY(llm_model_bind(m, &L->qkv, NAME("attn_qkv.weight"), E, 3 * E, err));
-            LLM_TRY(llm_model_bind_vec(m, &L->qkv_b, NAME("attn_qkv.bias"), 3 * E, err));
+            LLM_TRY(bind_bias(m, &L->qkv_b, NAME("attn_qkv.bias"), 3 * E, err));
         } else {
             LLM_TRY(llm_model_bind(m, &L->wq, NAME("attn_q.weight"), E, E, err));
             LLM_TRY(llm_model_bind(m, &L->wk, NAME("attn_k.weight"), E, E, err));
             LLM_TRY(llm_model_bind(m, &L->wv, NAME("attn_v.weight"), E, E, err));
-            LLM_TRY(llm_model_bind_vec(m, &L->bq, NAME("attn_q.bias"), E, err));
-            LLM_TRY(llm_model_bind_vec(m, &L->bk, NAME("attn_k.bias"), E, err));
-            LLM_TRY(llm_model_bind_vec(m, &L->bv, NAME("attn_v.bias"), E, err));
+            LLM_TRY(bind_bias(m, &L->bq, NAME("attn_q.bias"), E, err));
+            LLM_TRY(bind_bias(m, &L->bk, NAME("attn_k.bias"), E, err));
+            LLM_TRY(bind_bias(m, &L->bv, NAME("attn_v.bias"), E, err));
         }
         LLM_TRY(llm_model_bind(m, &L->wo, NAME("attn_output.weight"), E, E, err));
-        LLM_TRY(llm_model_bind_vec(m, &L->bo, NAME("attn_output.bias"), E, err));
+        LLM_TRY(bind_bias(m, &L->bo, NAME("attn_output.bias"), E, err));
         LLM_TRY(llm_model_bind(m, &L->up, NAME("ffn_up.weight"), E, F, err));
-        LLM_TRY(llm_model_bind_vec(m, &L->bup, NAME("ffn_up.bias"), F, err));
+        LLM_TRY(bind_bias(m, &L->bup, NAME("ffn_up.bias"), F, err));
         LLM_TRY(llm_model_bind(m, &L->down, NAME("ffn_down.weight"), F, E, err));
-        LLM_TRY(llm_model_bind_vec(m, &L->bdown, NAME("ffn_down.bias"), E, err));
+        LLM_TRY(bind_bias(m, &L->bdown, NAME("ffn_down.bias"), E, err));
 #undef NAME
     }
     return LLM_OK;

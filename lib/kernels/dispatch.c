@@ -62,6 +62,8 @@ static void fill_generic(llm_kernels *k)
     k->axpy_f32 = llm_axpy_f32_generic;
     k->axpy_f16 = llm_axpy_f16_generic;
     k->exp_f32 = llm_exp_f32_generic;
+    k->gemm_dx_f32 = llm_gemm_dx_f32_generic;
+    k->gemm_dw_f32 = llm_gemm_dw_f32_generic;
 }
 
 #if LLM_HAVE_AVX2
@@ -87,6 +89,8 @@ static void fill_avx2(llm_kernels *k)
     k->axpy_rows_f32 = llm_axpy_rows_f32_avx2;
     k->axpy_rows_f16 = llm_axpy_rows_f16_avx2;
     k->exp_f32 = llm_exp_f32_avx2;
+    k->gemm_dx_f32 = llm_gemm_dx_f32_avx2;
+    k->gemm_dw_f32 = llm_gemm_dw_f32_avx2;
 }
 #endif
 

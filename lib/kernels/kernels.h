@@ -49,7 +49,23 @@
  * position, so a softmax row gets the same bytes in a prompt batch and in a single step. */
 #define LLM_EXP_FN(name) void name(float *x, int64_t n)
 
+/* The two products of a training backward pass, f32 throughout (lib/train/).
+ * dX (T, K) = dY (T, N) · W (N, K), or += when `accumulate`: dX[t][k] (+)= sum over n of
+ *   dY[t][n]·W[n][k], taken in the order n = 0, 1, ..; rows ldx, ldy, ldw floats apart.
+ * dW (N, K) += dYᵀ · X: dW[n][k] += sum over t of dY[t][n]·X[t][k], in the order t = 0, 1, ..;
+ *   dY (T, N) and X (T, K).
+ * Callers split dX by rows t and dW by rows n; each output's value never depends on the tile it
+ * is computed in, so the bytes are the same for any split and any thread count. */
+#define LLM_GEMM_DX_FN(name)                                                                       \
+    void name(float *dX, int64_t ldx, const float *dY, int64_t ldy, const float *W, int64_t ldw,   \
+              int64_t T, int64_t N, int64_t K, int accumulate)
+#define LLM_GEMM_DW_FN(name)                                                                       \
+    void name(float *dW, int64_t ldw, const float *dY, int64_t ldy, const float *X, int64_t ldx,   \
+              int64_t T, int64_t N, int64_t K)
+
 typedef LLM_GEMM_FN((*llm_gemm_fn));
+typedef LLM_GEMM_DX_FN((*llm_gemm_dx_fn));
+typedef LLM_GEMM_DW_FN((*llm_gemm_dw_fn));
 typedef LLM_QUANT_FN((*llm_quant_fn));
 typedef LLM_AXPY_FN((*llm_axpy_fn));
 typedef LLM_AXPY_ROWS_FN((*llm_axpy_rows_fn));
@@ -64,6 +80,8 @@ typedef struct llm_kernels {
     llm_axpy_rows_fn axpy_rows_f32;      /* NULL: callers loop over axpy */
     llm_axpy_rows_fn axpy_rows_f16;
     llm_exp_fn exp_f32;                  /* softmax and the sigmoid-based activations */
+    llm_gemm_dx_fn gemm_dx_f32;          /* training: input gradient */
+    llm_gemm_dw_fn gemm_dw_f32;          /* training: weight gradient */
 } llm_kernels;
 
 /* The table for this process (detected once, thread-safe). */
@@ -103,12 +121,16 @@ LLM_DECL_GEMM_ALL(generic);
 LLM_GEMM_FN(llm_gemm_q2_K_generic);
 LLM_GEMM_FN(llm_gemm_q3_K_generic);
 LLM_EXP_FN(llm_exp_f32_generic);
+LLM_GEMM_DX_FN(llm_gemm_dx_f32_generic);
+LLM_GEMM_DW_FN(llm_gemm_dw_f32_generic);
 
 #if LLM_HAVE_AVX2
 LLM_DECL_GEMM_ALL(avx2);
 LLM_AXPY_ROWS_FN(llm_axpy_rows_f32_avx2);
 LLM_AXPY_ROWS_FN(llm_axpy_rows_f16_avx2);
 LLM_EXP_FN(llm_exp_f32_avx2);
+LLM_GEMM_DX_FN(llm_gemm_dx_f32_avx2);
+LLM_GEMM_DW_FN(llm_gemm_dw_f32_avx2);
 #endif
 /* avx512 and neon fill the slots where they beat the tier below; the rest stay inherited */
 #if LLM_HAVE_AVX512

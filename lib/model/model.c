@@ -161,6 +161,9 @@ void llm_model_release(struct llm_model *m)
         model_free(m);
 }
 
+static llm_status model_bind(struct llm_model *m, bool dir, const char *path,
+                             const llm_model_options *opt, llm_error *err);
+
 static llm_status model_open(const char *path, const llm_model_options *opt,
                              struct llm_model **out, llm_error *err)
 {
@@ -186,6 +189,23 @@ static llm_status model_open(const char *path, const llm_model_options *opt,
     if (st == LLM_OK && opt->verify)
         st = llm_gguf_verify(m->gguf, err);
 
+    if (st == LLM_OK)
+        st = model_bind(m, dir, path, opt, err);
+    if (st != LLM_OK) {
+        model_free(m);
+        return st;
+    }
+    llm_log(LLM_LOG_INFO, "%s: %s, %u layers, %u wide, vocab %u", path, m->ops->name,
+            m->hp.n_layer, m->hp.n_embd, m->hp.n_vocab);
+    *out = m;
+    return LLM_OK;
+}
+
+/* Architecture, tensors and tokenizer of a model whose gguf is in place. */
+static llm_status model_bind(struct llm_model *m, bool dir, const char *path,
+                             const llm_model_options *opt, llm_error *err)
+{
+    llm_status st = LLM_OK;
     const char *arch = NULL;
     size_t arch_len = 0;
     if (st == LLM_OK && !llm_gguf_get_str(m->gguf, "general.architecture", &arch, &arch_len))
@@ -222,12 +242,29 @@ static llm_status model_open(const char *path, const llm_model_options *opt,
         m->hp.n_vocab = (uint32_t)llm_tokenizer_vocab_size(m->tok);
     if (st == LLM_OK)
         st = llm_model_load_chat_template(m, path, dir, err);
+    return st;
+}
+
+llm_status llm_model_from_gguf(llm_gguf *g, const char *name, struct llm_model **out,
+                               llm_error *err)
+{
+    *out = NULL;
+    struct llm_model *m = llm_calloc(1, sizeof *m);
+    if (!m) {
+        llm_gguf_close(g);
+        return llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
+    }
+    atomic_init(&m->refs, 1);
+    m->gguf = g;
+    m->path = llm_strdup(name ? name : "(memory)");
+    llm_model_options defaults;
+    llm_model_options_init(&defaults);
+    llm_status st = m->path ? model_bind(m, false, m->path, &defaults, err)
+                            : llm_error_set(err, LLM_ERR_NOMEM, "out of memory");
     if (st != LLM_OK) {
         model_free(m);
         return st;
     }
-    llm_log(LLM_LOG_INFO, "%s: %s, %u layers, %u wide, vocab %u", path, arch, m->hp.n_layer,
-            m->hp.n_embd, m->hp.n_vocab);
     *out = m;
     return LLM_OK;
 }

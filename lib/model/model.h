@@ -173,6 +173,11 @@ typedef struct llm_run {
 void llm_model_retain(struct llm_model *m);
 void llm_model_release(struct llm_model *m);
 
+/* A model over a GGUF built in memory (taken over, closed on failure too); `name` stands in for
+ * the path in messages. */
+llm_status llm_model_from_gguf(llm_gguf *g, const char *name, struct llm_model **out,
+                               llm_error *err);
+
 /* Registry of architectures (lib/arch/). NULL for an unknown name. */
 const llm_arch_ops *llm_arch_find(const char *name);
 

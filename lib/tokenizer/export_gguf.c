@@ -245,3 +245,15 @@ llm_status llm_tokenizer_export_gguf(const char *hf_dir, llm_gguf *builder, llm_
         llm_error_prefix(err, "tokenizer of %s", hf_dir);
     return st;
 }
+
+llm_status llm_tokenizer_write_gguf(const struct llm_tokenizer *t, llm_gguf *builder,
+                                    llm_error *err)
+{
+    if (!t || !builder)
+        return llm_error_set(err, LLM_ERR_INVALID_ARG, "llm_tokenizer_write_gguf: NULL argument");
+    LLM_TRY(export_tok(t, builder, err));
+    /* llama.cpp requires the merges key of a gpt2 vocabulary, even an empty one */
+    if (t->model == LLM_TOKMODEL_BPE && llm_gguf_find_key(builder, "tokenizer.ggml.merges") < 0)
+        LLM_TRY(llm_gguf_set_arr_str(builder, "tokenizer.ggml.merges", NULL, NULL, 0, err));
+    return LLM_OK;
+}

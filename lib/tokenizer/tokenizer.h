@@ -50,5 +50,8 @@ llm_status llm_tokenizer_encode_alloc(const struct llm_tokenizer *t, const char 
 /* Writes the tokenizer.ggml.* metadata for the Hugging Face model directory `hf_dir` into a
  * GGUF being built, as llama.cpp's convert_hf_to_gguf.py does for gpt2/llama/bert/t5. */
 llm_status llm_tokenizer_export_gguf(const char *hf_dir, llm_gguf *builder, llm_error *err);
+/* The same for a tokenizer already open (any source it came from). */
+llm_status llm_tokenizer_write_gguf(const struct llm_tokenizer *t, llm_gguf *builder,
+                                    llm_error *err);
 
 #endif /* LLM_TOKENIZER_TOKENIZER_H */
