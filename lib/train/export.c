@@ -172,8 +172,14 @@ static llm_status save_checkpoint(llm_trainer *tr, const char *path, llm_error *
         st = llm_gguf_set_u64(g, "train.step", tr->step, err);
     if (st == LLM_OK)
         st = llm_gguf_set_u64(g, "train.tokens", tr->tokens, err);
-    if (st == LLM_OK)
-        st = llm_gguf_set_arr(g, "train.rng", LLM_GGUF_UINT64, tr->rng, 4, err);
+    if (st == LLM_OK) {
+        /* as bytes (little-endian words): byte arrays read back with llm_gguf_arr_data() */
+        uint8_t b[32];
+        for (int w = 0; w < 4; w++)
+            for (int k = 0; k < 8; k++)
+                b[8 * w + k] = (uint8_t)(tr->rng[w] >> (8 * k));
+        st = llm_gguf_set_arr(g, "train.rng", LLM_GGUF_UINT8, b, sizeof b, err);
+    }
     if (st == LLM_OK && tr->progress)
         tr->progress(tr->progress_user, LLM_PHASE_SAVE, 0, 1);
     if (st == LLM_OK)
@@ -220,7 +226,7 @@ static llm_status load_checkpoint(llm_trainer *tr, const char *path, llm_error *
     llm_status st = LLM_OK;
     if (!llm_gguf_get_u32(g, "train.format", &format) || format != CKPT_FORMAT ||
         !llm_gguf_get_i64(g, "train.step", &step) || !llm_gguf_get_i64(g, "train.tokens", &tokens) ||
-        !llm_gguf_get_arr(g, "train.rng", &et, &rn) || et != LLM_GGUF_UINT64 || rn != 4)
+        !llm_gguf_get_arr(g, "train.rng", &et, &rn) || et != LLM_GGUF_UINT8 || rn != 32)
         st = llm_error_set(err, LLM_ERR_FORMAT,
                            "%s: not a libllm training checkpoint (train.format %u, train.step, "
                            "train.tokens and train.rng are needed)",
@@ -254,9 +260,14 @@ static llm_status load_checkpoint(llm_trainer *tr, const char *path, llm_error *
     if (st == LLM_OK) {
         uint64_t nb = 0;
         const void *d = llm_gguf_arr_data(g, "train.rng", &nb);
-        if (d && nb == sizeof tr->rng)
-            memcpy(tr->rng, d, sizeof tr->rng);
-        else
+        if (d && nb == 32) {
+            const uint8_t *b = d;
+            for (int w = 0; w < 4; w++) {
+                tr->rng[w] = 0;
+                for (int k = 0; k < 8; k++)
+                    tr->rng[w] |= (uint64_t)b[8 * w + k] << (8 * k);
+            }
+        } else
             st = llm_error_set(err, LLM_ERR_FORMAT, "%s: train.rng is unreadable", path);
         tr->step = (uint64_t)step;
         tr->tokens = (uint64_t)tokens;

@@ -79,7 +79,7 @@ static llm_status byte_vocab(llm_gguf *g, llm_error *err)
     strs[256] = buf[256];
     types[256] = 3; /* control */
     LLM_TRY(llm_gguf_set_str(g, "tokenizer.ggml.model", "gpt2", 4, err));
-    LLM_TRY(llm_gguf_set_str(g, "tokenizer.ggml.pre", "gpt2", 4, err));
+    LLM_TRY(llm_gguf_set_str(g, "tokenizer.ggml.pre", "gpt-2", 5, err)); /* llama.cpp's name */
     LLM_TRY(llm_gguf_set_arr_str(g, "tokenizer.ggml.tokens", strs, NULL, 257, err));
     LLM_TRY(llm_gguf_set_arr(g, "tokenizer.ggml.token_type", LLM_GGUF_INT32, types, 257, err));
     LLM_TRY(llm_gguf_set_arr_str(g, "tokenizer.ggml.merges", NULL, NULL, 0, err));
