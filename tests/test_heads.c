@@ -271,6 +271,7 @@ static Suite *heads_suite(void)
 
 int main(void)
 {
+    llm_test_data_require(); /* its cases read the reference data: SKIP here, not in a case */
     SRunner *sr = srunner_create(heads_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
