@@ -7,7 +7,7 @@ this package was written for.
 import ctypes
 import ctypes.util
 import os
-from typing import Iterator, NoReturn, Optional
+from typing import Any, Iterator, NoReturn, Optional, TypeVar
 
 from . import errors
 
@@ -161,6 +161,29 @@ SIGNATURES = [
     ("llm_model_chat_render", _S, [_P, ctypes.c_char_p, ctypes.POINTER(ChatOptions),
                                    ctypes.POINTER(_P), c_size_t_p]),
 ]
+
+
+_H = TypeVar("_H", bound="Handle")
+
+
+class Handle:
+    """A native handle's Python lifetime: `with` closes it, and so does garbage collection
+    (quietly: at interpreter exit the library may already be gone). Subclasses define close()."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _H) -> _H:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
 def _candidates() -> Iterator[str]:

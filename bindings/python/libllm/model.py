@@ -33,7 +33,7 @@ def _numpy() -> Any:
     return numpy
 
 
-class Model:
+class Model(_native.Handle):
     """A loaded model: a GGUF file (GPT-2, Llama, BERT, T5 as llama.cpp's converters write them)
     or a Hugging Face directory (config.json, tokenizer.json, *.safetensors). Immutable and safe
     to share between threads; each thread uses its own :class:`Session`.
@@ -98,18 +98,6 @@ class Model:
         if self._h:
             lib.llm_model_close(self._h)
         self._h = None
-
-    def __enter__(self) -> "Model":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _handle(self) -> ctypes.c_void_p:
         if not self._h:

@@ -83,7 +83,7 @@ def _sampling(values: Dict[str, Any]) -> Dict[str, Any]:
             if v is not None}
 
 
-class Session:
+class Session(_native.Handle):
     """A conversation with a model: its context (KV cache) and sampler. One thread at a time
     (``cancel`` may come from any thread).
 
@@ -141,18 +141,6 @@ class Session:
         if self._h:
             lib.llm_session_destroy(self._h)
         self._h = None
-
-    def __enter__(self) -> "Session":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _handle(self) -> ctypes.c_void_p:
         if not self._h:

@@ -5,6 +5,7 @@ import ctypes
 import os
 from typing import Any, Iterable, List, Optional, Union
 
+from . import _native
 from ._native import check, lib
 from .errors import ArgumentTypeError, InvalidArgument, StateError
 
@@ -42,7 +43,7 @@ def token_ids(value: Any, what: str) -> List[int]:
     return ids
 
 
-class Tokenizer:
+class Tokenizer(_native.Handle):
     """A tokenizer, from a model (``model.tokenizer``) or opened alone with :meth:`from_file`.
 
     ``encode`` adds the model's special tokens (BOS, [CLS] ... [SEP]) by default, as Hugging
@@ -80,18 +81,6 @@ class Tokenizer:
         if self._h and self._owner is None:
             lib.llm_tokenizer_close(self._h)
         self._h = None
-
-    def __enter__(self) -> "Tokenizer":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _handle(self) -> ctypes.c_void_p:
         if not self._h:
